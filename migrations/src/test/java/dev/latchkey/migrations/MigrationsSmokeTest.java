@@ -1,0 +1,82 @@
+package dev.latchkey.migrations;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.table;
+
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import dev.latchkey.toolkit.dialect.DatabaseKind;
+import java.sql.Connection;
+import java.time.LocalDateTime;
+import java.util.List;
+import javax.sql.DataSource;
+import org.jooq.DSLContext;
+import org.jooq.Record;
+import org.jooq.impl.DSL;
+
+class MigrationsSmokeTest {
+
+    private static final List<String> STORE_TABLES =
+            List.of("lk_session", "lk_node", "lk_lock_holder", "lk_lock_waiter", "lk_event", "lk_cell");
+
+    @DatabaseTest
+    void migrationsApplyAndARowWrittenThroughHikariAndJooqReadsBack(TestDatabase db) throws Exception {
+        DataSource ds = db.dataSource();
+        Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
+        DSLContext dsl = dsl(ds);
+
+        for (String t : STORE_TABLES) {
+            assertThat(dsl.fetchCount(table(name(t)))).as(t).isGreaterThanOrEqualTo(0);
+        }
+        assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell")))
+                .where(field(name("name")).eq("revision")).fetchOne(0, Long.class)).isZero();
+
+        dsl.insertInto(table(name("shop_item")))
+                .columns(field(name("id")), field(name("sku")), field(name("name")), field(name("price_cents")),
+                        field(name("stock")), field(name("updated_at")))
+                .values(1L, "LK-1", "Brass latch key", 1250L, 1, LocalDateTime.of(2026, 11, 26, 6, 0, 1))
+                .execute();
+        Record row = dsl.select().from(table(name("shop_item"))).where(field(name("id")).eq(1L)).fetchOne();
+        assertThat(row).isNotNull();
+        assertThat(row.get(name("name"), String.class)).isEqualTo("Brass latch key");
+        assertThat(row.get(name("stock"), Integer.class)).isEqualTo(1);
+        assertThat(row.get(name("version"), Long.class)).isZero();
+        assertThat(row.get(name("updated_at"), LocalDateTime.class)).isEqualTo(LocalDateTime.of(2026, 11, 26, 6, 0, 1));
+    }
+
+    @DatabaseTest
+    void applyingTwiceIsANoOp(TestDatabase db) throws Exception {
+        DataSource ds = db.dataSource();
+        Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
+        DSLContext dsl = dsl(ds);
+        int applied = dsl.fetchCount(table(name(changelogTable(ds))));
+        Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
+        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(applied).isEqualTo(2);
+        assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(2);
+    }
+
+    @DatabaseTest
+    void aBrokenConnectionIsReportedClearly(TestDatabase db) throws Exception {
+        Connection closed = db.connect();
+        closed.close();
+        assertThatThrownBy(() -> Migrations.apply(closed, Migrations.Changelog.COORDINATOR))
+                .isInstanceOf(Migrations.MigrationException.class)
+                .hasMessageContaining("coordinator.yaml");
+    }
+
+    private static String changelogTable(DataSource ds) throws Exception {
+        try (Connection c = ds.getConnection()) {
+            // Liquibase names its own table in upper case; only PostgreSQL folds that to lower case.
+            return DatabaseKind.detect(c) == DatabaseKind.POSTGRES ? "databasechangelog" : "DATABASECHANGELOG";
+        }
+    }
+
+    private static DSLContext dsl(DataSource ds) throws Exception {
+        try (Connection c = ds.getConnection()) {
+            return DSL.using(ds, DatabaseKind.detect(c).jooqDialect());
+        }
+    }
+}

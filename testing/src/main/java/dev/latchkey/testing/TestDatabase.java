@@ -1,0 +1,97 @@
+package dev.latchkey.testing;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * One fresh, empty database (a schema on PostgreSQL, a database on MariaDB/MySQL, an in-memory
+ * database on H2) created for a single test run and dropped after it.
+ */
+public final class TestDatabase implements AutoCloseable {
+
+    private final Database database;
+    private final String name;
+    private final String jdbcUrl;
+    private final String user;
+    private final String password;
+    private final Runnable dropper;
+    private final List<HikariDataSource> pools = new ArrayList<>();
+    private HikariDataSource defaultPool;
+
+    TestDatabase(Database database, String name, String jdbcUrl, String user, String password, Runnable dropper) {
+        this.database = database;
+        this.name = name;
+        this.jdbcUrl = jdbcUrl;
+        this.user = user;
+        this.password = password;
+        this.dropper = dropper;
+    }
+
+    public Database database() {
+        return database;
+    }
+
+    /** The name of the fresh schema or database. */
+    public String name() {
+        return name;
+    }
+
+    /** A JDBC URL that connects straight into the fresh schema or database. */
+    public String jdbcUrl() {
+        return jdbcUrl;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String password() {
+        return password;
+    }
+
+    /** A pooled data source (up to 80 connections, created lazily) closed when the test ends. */
+    public synchronized DataSource dataSource() {
+        if (defaultPool == null) {
+            defaultPool = newPool(80);
+        }
+        return defaultPool;
+    }
+
+    /** A further pool of the given size, closed when the test ends. */
+    public synchronized HikariDataSource newPool(int maximumSize) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(maximumSize);
+        config.setMinimumIdle(0);
+        config.setPoolName("test-" + database.name().toLowerCase() + "-" + pools.size());
+        config.setConnectionTimeout(30_000);
+        HikariDataSource pool = new HikariDataSource(config);
+        pools.add(pool);
+        return pool;
+    }
+
+    /** A plain, unpooled connection; the caller closes it. */
+    public Connection connect() throws SQLException {
+        return DriverManager.getConnection(jdbcUrl, user, password);
+    }
+
+    @Override
+    public synchronized void close() {
+        pools.forEach(HikariDataSource::close);
+        pools.clear();
+        dropper.run();
+    }
+
+    @Override
+    public String toString() {
+        return database.displayName() + " " + name;
+    }
+}
