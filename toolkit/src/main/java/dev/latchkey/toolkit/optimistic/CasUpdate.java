@@ -52,7 +52,7 @@ public final class CasUpdate {
     /** Applies only if the row's version column still holds this value. */
     public CasUpdate expectVersion(Object version) {
         table.requireVersionColumn();
-        this.expectedVersion = Objects.requireNonNull(version, "expected version must not be null");
+        this.expectedVersion = table.normalizeVersion(Objects.requireNonNull(version, "expected version must not be null"));
         return this;
     }
 

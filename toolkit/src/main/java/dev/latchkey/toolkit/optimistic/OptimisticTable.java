@@ -238,7 +238,7 @@ public final class OptimisticTable {
         return new CasOutcome.Stale(key, expected, null);
     }
 
-    private Object normalizeVersion(Object version) {
+    Object normalizeVersion(Object version) {
         if (version == null) {
             return null;
         }

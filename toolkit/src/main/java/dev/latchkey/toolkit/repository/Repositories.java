@@ -114,9 +114,17 @@ public final class Repositories {
             return type.cast(proxy);
         }
 
+        private final Map<Method, Method> callable = new java.util.concurrent.ConcurrentHashMap<>();
+
         private Object invoke(Method method, Object[] args) throws Exception {
+            Method m = callable.computeIfAbsent(method, k -> {
+                if (!java.lang.reflect.Modifier.isPublic(type.getModifiers())) {
+                    k.setAccessible(true); // a package-private repository interface is fine to wrap
+                }
+                return k;
+            });
             try {
-                return method.invoke(target, args);
+                return m.invoke(target, args);
             } catch (InvocationTargetException e) {
                 Throwable cause = e.getCause();
                 if (cause instanceof Exception ex) {
