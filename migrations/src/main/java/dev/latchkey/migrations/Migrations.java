@@ -71,6 +71,7 @@ public final class Migrations {
                 Database database = DatabaseFactory.getInstance().findCorrectDatabaseImplementation(new JdbcConnection(connection));
                 Map<String, Object> scope = new HashMap<>();
                 scope.put(Scope.Attr.resourceAccessor.name(), new ClassLoaderResourceAccessor(Migrations.class.getClassLoader()));
+                scope.put(Scope.Attr.ui.name(), new liquibase.ui.LoggerUIService()); // no progress lines on stdout
                 Scope.child(scope, () -> new CommandScope("update")
                         .addArgumentValue("database", database)
                         .addArgumentValue("changelogFile", changelog.path())

@@ -1,0 +1,97 @@
+package dev.latchkey.shop;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Sends N concurrent buyers (virtual threads) at one item with stock K under a strategy, and
+ * measures what happened: purchases, oversells (must be 0), sold-out answers, busy answers (lock-wait
+ * failures), retried conflicts, throughput and latency percentiles.
+ */
+public final class Arena {
+
+    private final Shop shop;
+
+    public Arena(Shop shop) {
+        this.shop = shop;
+    }
+
+    /** One arena run's settings. */
+    public record Round(Strategy strategy, int buyers, int stock, Duration payment) {
+        public Round {
+            if (buyers < 1 || buyers > 10_000) {
+                throw new IllegalArgumentException("buyers must be between 1 and 10000, not " + buyers);
+            }
+            if (stock < 0) {
+                throw new IllegalArgumentException("stock cannot be negative: " + stock);
+            }
+            if (payment.isNegative() || payment.compareTo(Duration.ofSeconds(10)) > 0) {
+                throw new IllegalArgumentException("payment time must be between 0 and 10 s, not " + payment);
+            }
+        }
+    }
+
+    /** What a round measured. */
+    public record Result(Round round, int purchased, int oversold, int soldOut, int busy, int retries, int errors,
+            long ordersInDatabase, long stockLeft, Duration elapsed, double requestsPerSecond, double p50Millis,
+            double p95Millis, double p99Millis) {
+    }
+
+    public Result run(Round round, long itemId) throws Exception {
+        shop.stockItem(itemId, "Last latch key", 1999, round.stock());
+        List<Future<Purchase>> futures = new ArrayList<>(round.buyers());
+        CountDownLatch start = new CountDownLatch(1);
+        long began;
+        long ended;
+        int errors = 0;
+        List<Purchase> purchases = new ArrayList<>();
+        try (ExecutorService buyers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < round.buyers(); i++) {
+                String buyer = "buyer-" + i;
+                futures.add(buyers.submit(() -> {
+                    start.await();
+                    return shop.checkout(itemId, buyer, round.payment(), round.strategy());
+                }));
+            }
+            began = System.nanoTime();
+            start.countDown();
+            for (Future<Purchase> f : futures) {
+                try {
+                    purchases.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    errors++;
+                }
+            }
+            ended = System.nanoTime();
+        }
+        long[] stockAndOrders = shop.stockAndOrders(itemId);
+        int purchased = count(purchases, Purchase.Outcome.PURCHASED);
+        double[] millis = purchases.stream().mapToDouble(p -> p.latency().toNanos() / 1e6).sorted().toArray();
+        Duration elapsed = Duration.ofNanos(ended - began);
+        return new Result(round, purchased, (int) Math.max(0, stockAndOrders[1] - round.stock()),
+                count(purchases, Purchase.Outcome.SOLD_OUT), count(purchases, Purchase.Outcome.BUSY),
+                purchases.stream().mapToInt(p -> p.attempts() - 1).sum(), errors, stockAndOrders[1], stockAndOrders[0],
+                elapsed, round.buyers() / Math.max(1e-9, elapsed.toNanos() / 1e9),
+                percentile(millis, 50), percentile(millis, 95), percentile(millis, 99));
+    }
+
+    private static int count(List<Purchase> purchases, Purchase.Outcome outcome) {
+        return (int) purchases.stream().filter(p -> p.outcome() == outcome).count();
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    static double percentile(double[] sorted, double p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+}

@@ -1,0 +1,169 @@
+package dev.latchkey.shop;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The demo shop's command line. With no arguments it runs the arena on embedded H2. */
+@Command(name = "latchkey-demo-shop", mixinStandardHelpOptions = true, version = "latchkey-demo-shop 0.1.0",
+        description = "Races buyers for the last item in stock under every checkout strategy and reports what happened.",
+        subcommands = {Main.ArenaCommand.class})
+public final class Main implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given output streams; returns the exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        });
+        return cli.execute(args.length == 0 ? new String[] {"arena"} : args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+
+    /** Where the shop's data lives. */
+    static final class DatabaseOptions {
+        @Option(names = "--db-url", defaultValue = "${env:LATCHKEY_DB_URL:-jdbc:h2:mem:latchkey-shop;DB_CLOSE_DELAY=-1}",
+                description = "JDBC URL of the shop's database (default: embedded H2 in memory)")
+        String url;
+
+        @Option(names = "--db-user", defaultValue = "${env:LATCHKEY_DB_USER:-sa}", description = "database user")
+        String user;
+
+        @Option(names = "--db-password", defaultValue = "${env:LATCHKEY_DB_PASSWORD:-}", description = "database password")
+        String password;
+
+        HikariDataSource open(int poolSize) {
+            HikariConfig config = new HikariConfig();
+            config.setJdbcUrl(url);
+            config.setUsername(user);
+            config.setPassword(password);
+            config.setMaximumPoolSize(poolSize);
+            config.setMinimumIdle(0);
+            config.setPoolName("shop");
+            return new HikariDataSource(config);
+        }
+    }
+
+    @Command(name = "arena", mixinStandardHelpOptions = true,
+            description = "Sends N concurrent buyers at one item with stock K, per strategy, and prints the results.")
+    static final class ArenaCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        DatabaseOptions database = new DatabaseOptions();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--buyers", defaultValue = "64", description = "concurrent buyers (default: ${DEFAULT-VALUE})")
+        int buyers;
+
+        @Option(names = "--stock", defaultValue = "1", description = "units in stock (default: ${DEFAULT-VALUE})")
+        int stock;
+
+        @Option(names = "--payment-ms", defaultValue = "0,50", split = ",",
+                description = "payment times to try, in ms (default: ${DEFAULT-VALUE})")
+        List<Long> paymentMillis;
+
+        @Option(names = "--strategy", split = ",",
+                description = "strategies to run: optimistic, pessimistic-wait, pessimistic-nowait, conditional-update (default: all)")
+        List<String> strategies;
+
+        @Option(names = "--lock-wait-ms", defaultValue = "2000",
+                description = "how long a pessimistic buyer waits for the lock (default: ${DEFAULT-VALUE})")
+        long lockWaitMillis;
+
+        @Option(names = "--json", description = "print the results as JSON lines instead of a table")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (lockWaitMillis < 0) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--lock-wait-ms cannot be negative");
+            }
+            List<Strategy> chosen = new ArrayList<>();
+            if (strategies == null || strategies.isEmpty()) {
+                chosen.addAll(List.of(Strategy.values()));
+            } else {
+                for (String s : strategies) {
+                    try {
+                        chosen.add(Strategy.parse(s));
+                    } catch (IllegalArgumentException e) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                }
+            }
+            List<Arena.Round> rounds = new ArrayList<>();
+            for (long p : paymentMillis) {
+                for (Strategy s : chosen) {
+                    try {
+                        rounds.add(new Arena.Round(s, buyers, stock, Duration.ofMillis(p)));
+                    } catch (IllegalArgumentException e) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+                    }
+                }
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            try (HikariDataSource ds = database.open(Math.min(buyers, 60) + 4)) {
+                Arena arena = new Arena(new Shop(ds, Duration.ofMillis(lockWaitMillis)));
+                if (!json) {
+                    out.printf("%d buyers, stock %d, on %s%n%n", buyers, stock, ds.getJdbcUrl());
+                    out.println(Report.HEADER);
+                }
+                boolean oversold = false;
+                for (Arena.Round round : rounds) {
+                    Arena.Result r = arena.run(round, 1);
+                    oversold |= r.oversold() > 0;
+                    out.println(json ? Report.json(r) : Report.row(r));
+                }
+                if (oversold) {
+                    spec.commandLine().getErr().println("error: a strategy oversold: this is a bug");
+                    return 2;
+                }
+            }
+            return 0;
+        }
+    }
+
+    /** Formats results. */
+    static final class Report {
+        static final String HEADER = String.format(Locale.ROOT, "%-20s %8s %9s %9s %8s %5s %8s %8s %9s %9s %9s",
+                "strategy", "pay ms", "purchased", "oversold", "sold out", "busy", "retries", "req/s", "p50 ms", "p95 ms", "p99 ms");
+
+        static String row(Arena.Result r) {
+            return String.format(Locale.ROOT, "%-20s %8d %9d %9d %8d %5d %8d %8.0f %9.1f %9.1f %9.1f",
+                    r.round().strategy().id(), r.round().payment().toMillis(), r.purchased(), r.oversold(), r.soldOut(), r.busy(),
+                    r.retries(), r.requestsPerSecond(), r.p50Millis(), r.p95Millis(), r.p99Millis());
+        }
+
+        static String json(Arena.Result r) {
+            return String.format(Locale.ROOT, "{\"strategy\":\"%s\",\"buyers\":%d,\"stock\":%d,\"paymentMs\":%d,\"purchased\":%d,"
+                    + "\"oversold\":%d,\"soldOut\":%d,\"busy\":%d,\"retries\":%d,\"errors\":%d,\"requestsPerSecond\":%.1f,"
+                    + "\"p50Ms\":%.2f,\"p95Ms\":%.2f,\"p99Ms\":%.2f}",
+                    r.round().strategy().id(), r.round().buyers(), r.round().stock(), r.round().payment().toMillis(), r.purchased(),
+                    r.oversold(), r.soldOut(), r.busy(), r.retries(), r.errors(), r.requestsPerSecond(), r.p50Millis(),
+                    r.p95Millis(), r.p99Millis());
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package dev.latchkey.shop;
+
+import dev.latchkey.migrations.Migrations;
+import dev.latchkey.toolkit.TableSpec;
+import dev.latchkey.toolkit.Toolkit;
+import dev.latchkey.toolkit.optimistic.CasOutcome;
+import dev.latchkey.toolkit.optimistic.Guard;
+import dev.latchkey.toolkit.optimistic.OptimisticTable;
+import dev.latchkey.toolkit.pessimistic.LockOutcome;
+import dev.latchkey.toolkit.pessimistic.RowLocker;
+import dev.latchkey.toolkit.retry.RetryPolicy;
+import dev.latchkey.toolkit.retry.Transactor;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record2;
+import org.jooq.SQLDialect;
+import org.jooq.Table;
+import org.jooq.conf.Settings;
+import org.jooq.impl.DSL;
+
+import static org.jooq.impl.DSL.field;
+import static org.jooq.impl.DSL.name;
+import static org.jooq.impl.DSL.table;
+
+/** The shop's checkout: one item, one buyer, under the strategy asked for. */
+public final class Shop {
+
+    static final TableSpec ITEMS = TableSpec.table("shop_item").key("id").version("version");
+
+    // jOOQ quotes these names, so they match the lower-case tables the migrations create on every database.
+    private static final Table<?> ITEM = table(name("shop_item"));
+    private static final Field<Long> ITEM_ID = field(name("id"), Long.class);
+    private static final Field<Long> ITEM_STOCK = field(name("stock"), Long.class);
+    private static final Field<Long> ITEM_VERSION = field(name("version"), Long.class);
+    private static final Table<?> ORDER = table(name("shop_order"));
+    private static final Field<Long> ORDER_ITEM = field(name("item_id"), Long.class);
+    private static final Settings SETTINGS = new Settings().withExecuteLogging(false);
+
+    private final DataSource dataSource;
+    private final OptimisticTable items;
+    private final RowLocker locker;
+    private final Transactor transactor;
+    private final Duration lockWait;
+    private final SQLDialect dialect;
+
+    /**
+     * @param lockWait how long a pessimistic buyer waits for the item's row lock before being told
+     *                 the item is busy
+     */
+    public Shop(DataSource dataSource, Duration lockWait) {
+        Migrations.apply(dataSource, Migrations.Changelog.SHOP);
+        this.dataSource = dataSource;
+        Toolkit toolkit = Toolkit.create(dataSource);
+        this.dialect = toolkit.database().jooqDialect();
+        this.items = toolkit.optimistic(ITEMS);
+        this.locker = toolkit.rowLocks(ITEMS);
+        this.transactor = toolkit.transactor(
+                RetryPolicy.defaults().withMaxAttempts(1000).withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)));
+        this.lockWait = lockWait;
+    }
+
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
+    /** Puts an item in the catalog (or resets it) with the given stock and no orders. */
+    public void stockItem(long id, String name, long priceCents, int stock) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            DSLContext dsl = dsl(c);
+            dsl.deleteFrom(ORDER).where(ORDER_ITEM.eq(id)).execute();
+            dsl.deleteFrom(ITEM).where(ITEM_ID.eq(id)).execute();
+            dsl.insertInto(ITEM).columns(ITEM_ID, field(name("sku"), String.class), field(name("name"), String.class),
+                            field(name("price_cents"), Long.class), ITEM_STOCK, ITEM_VERSION, field(name("updated_at"), Timestamp.class))
+                    .values(id, "LK-" + id, name, priceCents, (long) stock, 0L, Timestamp.from(Instant.now()))
+                    .execute();
+            c.commit();
+        }
+    }
+
+    /** Buys one unit of the item for the buyer; {@code payment} is how long paying takes. */
+    public Purchase checkout(long itemId, String buyer, Duration payment, Strategy strategy) {
+        long start = System.nanoTime();
+        AtomicInteger attempts = new AtomicInteger();
+        Purchase.Outcome outcome = switch (strategy) {
+            case OPTIMISTIC -> transactor.execute("checkout-optimistic", c -> {
+                attempts.incrementAndGet();
+                long[] stockAndVersion = readStock(c, itemId);
+                if (stockAndVersion[0] <= 0) {
+                    return Purchase.Outcome.SOLD_OUT;
+                }
+                pay(payment);
+                // a stale version throws a conflict, which the transactor retries from the top
+                items.update(itemId).expectVersion(stockAndVersion[1]).set("stock", stockAndVersion[0] - 1).execute(c).orThrow();
+                insertOrder(c, itemId, buyer, strategy);
+                return Purchase.Outcome.PURCHASED;
+            });
+            case PESSIMISTIC_WAIT, PESSIMISTIC_NOWAIT -> transactor.execute("checkout-" + strategy.id(), c -> {
+                attempts.incrementAndGet();
+                var request = locker.lock(itemId).columns("stock").operation("checkout-" + strategy.id());
+                LockOutcome lock = strategy == Strategy.PESSIMISTIC_NOWAIT
+                        ? request.noWait().execute(c) : request.waitAtMost(lockWait).execute(c);
+                if (!(lock instanceof LockOutcome.Locked locked)) {
+                    return Purchase.Outcome.BUSY;
+                }
+                if (locked.rows().isEmpty() || ((Number) locked.rows().get(0).get("stock")).intValue() <= 0) {
+                    return Purchase.Outcome.SOLD_OUT;
+                }
+                pay(payment); // while holding the row lock: everyone else waits or is turned away
+                items.update(itemId).add("stock", -1).execute(c).orThrow();
+                insertOrder(c, itemId, buyer, strategy);
+                return Purchase.Outcome.PURCHASED;
+            });
+            case CONDITIONAL_UPDATE -> {
+                Purchase.Outcome reserved = transactor.execute("checkout-conditional", c -> {
+                    attempts.incrementAndGet();
+                    CasOutcome taken = items.update(itemId).add("stock", -1).when(Guard.greaterThan("stock", 0)).execute(c);
+                    if (!taken.applied()) {
+                        return Purchase.Outcome.SOLD_OUT;
+                    }
+                    insertOrder(c, itemId, buyer, strategy);
+                    return Purchase.Outcome.PURCHASED;
+                });
+                if (reserved == Purchase.Outcome.PURCHASED) {
+                    pay(payment); // after commit: the unit is reserved and no lock is held while paying
+                }
+                yield reserved;
+            }
+        };
+        return new Purchase(outcome, attempts.get(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    /** Units in stock and orders placed for an item: {stock, orders}. */
+    public long[] stockAndOrders(long itemId) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            return new long[] {readStock(c, itemId)[0], dsl(c).fetchCount(ORDER, ORDER_ITEM.eq(itemId))};
+        }
+    }
+
+    private long[] readStock(Connection c, long itemId) {
+        Record2<Long, Long> row = dsl(c).select(ITEM_STOCK, ITEM_VERSION).from(ITEM).where(ITEM_ID.eq(itemId)).fetchOne();
+        if (row == null) {
+            throw new IllegalArgumentException("no item " + itemId);
+        }
+        return new long[] {row.value1(), row.value2()};
+    }
+
+    private void insertOrder(Connection c, long itemId, String buyer, Strategy strategy) {
+        dsl(c).insertInto(ORDER).columns(ORDER_ITEM, field(name("quantity"), Integer.class), field(name("strategy"), String.class),
+                        field(name("buyer"), String.class), field(name("created_at"), Timestamp.class))
+                .values(itemId, 1, strategy.id(), buyer, Timestamp.from(Instant.now()))
+                .execute();
+    }
+
+    private DSLContext dsl(Connection c) {
+        return DSL.using(c, dialect, SETTINGS);
+    }
+
+    private static void pay(Duration payment) {
+        if (payment.isZero()) {
+            return;
+        }
+        try {
+            Thread.sleep(payment); // stands in for the payment provider's round trip
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("checkout interrupted during payment", e);
+        }
+    }
+}

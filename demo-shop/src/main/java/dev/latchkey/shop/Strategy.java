@@ -1,0 +1,42 @@
+package dev.latchkey.shop;
+
+import java.util.Locale;
+
+/** The ways the shop can sell the last item, each explained the way a buyer would hear it. */
+public enum Strategy {
+    /** Read stock and version, pay, then compare-and-set; a conflict re-reads and pays again. */
+    OPTIMISTIC("optimistic", "version compare-and-set; a buyer who loses the race starts over"),
+    /** Lock the item row, pay while holding it, write; other buyers queue behind the lock. */
+    PESSIMISTIC_WAIT("pessimistic-wait", "FOR UPDATE; buyers queue while one pays, up to a bounded wait"),
+    /** Try to lock the item row without waiting; a buyer who finds it locked is told to try again. */
+    PESSIMISTIC_NOWAIT("pessimistic-nowait", "FOR UPDATE NOWAIT; someone else is buying this, try again"),
+    /** Take one unit with {@code UPDATE ... SET stock = stock - 1 WHERE stock > 0}, then pay. */
+    CONDITIONAL_UPDATE("conditional-update", "one atomic UPDATE ... WHERE stock > 0 reserves the unit, payment follows");
+
+    private final String id;
+    private final String description;
+
+    Strategy(String id, String description) {
+        this.id = id;
+        this.description = description;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public static Strategy parse(String text) {
+        String t = text.trim().toLowerCase(Locale.ROOT).replace('_', '-');
+        for (Strategy s : values()) {
+            if (s.id.equals(t)) {
+                return s;
+            }
+        }
+        throw new IllegalArgumentException("unknown strategy '" + text + "' (known: optimistic, pessimistic-wait, "
+                + "pessimistic-nowait, conditional-update)");
+    }
+}
