@@ -34,7 +34,16 @@ public final class Main implements Callable<Integer> {
             line.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return 1;
         });
-        return cli.execute(args.length == 0 ? new String[] {"arena"} : args);
+        // the arena is the default command: "bin/run --buyers 8" means "arena --buyers 8"
+        boolean arenaOptions = args.length == 0
+                || (args[0].startsWith("-") && !List.of("-h", "--help", "-V", "--version").contains(args[0]));
+        if (arenaOptions) {
+            String[] withCommand = new String[args.length + 1];
+            withCommand[0] = "arena";
+            System.arraycopy(args, 0, withCommand, 1, args.length);
+            return cli.execute(withCommand);
+        }
+        return cli.execute(args);
     }
 
     @Override

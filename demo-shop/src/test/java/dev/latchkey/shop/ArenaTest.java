@@ -38,7 +38,7 @@ class ArenaTest {
     void theCommandLineRunsTheArenaOnEmbeddedH2AndPrintsATable() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Main.run(new String[] {"arena", "--buyers", "16", "--payment-ms", "0", "--db-url", "jdbc:h2:mem:cli-test;DB_CLOSE_DELAY=-1"},
+        int code = Main.run(new String[] {"--buyers", "16", "--payment-ms", "0", "--db-url", "jdbc:h2:mem:cli-test;DB_CLOSE_DELAY=-1"},
                 new PrintWriter(out, true), new PrintWriter(err, true));
         assertThat(code).as(err.toString()).isZero();
         assertThat(out.toString()).contains("strategy", "optimistic", "pessimistic-wait", "pessimistic-nowait", "conditional-update");
