@@ -70,7 +70,7 @@ public final class Main implements Callable<Integer> {
             config.setUsername(user);
             config.setPassword(password);
             config.setMaximumPoolSize(poolSize);
-            config.setMinimumIdle(0);
+            config.setMinimumIdle(poolSize); // open every connection up front, so no round pays for it
             config.setPoolName("shop");
             return new HikariDataSource(config);
         }
@@ -136,6 +136,7 @@ public final class Main implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             try (HikariDataSource ds = database.open(Math.min(buyers, 60) + 4)) {
                 Arena arena = new Arena(new Shop(ds, Duration.ofMillis(lockWaitMillis)));
+                arena.warmUp(buyers);
                 if (!json) {
                     out.printf("%d buyers, stock %d, on %s%n%n", buyers, stock, ds.getJdbcUrl());
                     out.println(Report.HEADER);

@@ -1,0 +1,68 @@
+package dev.latchkey.bench;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.UUID;
+
+/**
+ * A fresh schema on the benchmark's PostgreSQL server ({@code LATCHKEY_BENCH_PG_URL}, {@code _USER},
+ * {@code _PASSWORD}; default the local server's {@code test} database as {@code postgres}), dropped on close.
+ */
+public final class BenchDatabase implements AutoCloseable {
+
+    private final String url;
+    private final String user;
+    private final String password;
+    private final String schema;
+
+    private BenchDatabase(String url, String user, String password, String schema) {
+        this.url = url;
+        this.user = user;
+        this.password = password;
+        this.schema = schema;
+    }
+
+    public static BenchDatabase create() throws SQLException {
+        String url = env("LATCHKEY_BENCH_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+        String user = env("LATCHKEY_BENCH_PG_USER", "postgres");
+        String password = env("LATCHKEY_BENCH_PG_PASSWORD", "");
+        String schema = "lk_bench_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+            s.execute("CREATE SCHEMA " + schema);
+        }
+        return new BenchDatabase(url, user, password, schema);
+    }
+
+    /**
+     * A pool into the schema. Commits do not wait for the WAL flush ({@code synchronous_commit = off}),
+     * so that the fsync, the same for every contender, does not drown the differences being measured.
+     */
+    public HikariDataSource pool(int size) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema);
+        config.setUsername(user);
+        config.setPassword(password);
+        config.setMaximumPoolSize(size);
+        config.setConnectionInitSql("SET synchronous_commit = off");
+        config.setPoolName("bench");
+        return new HikariDataSource(config);
+    }
+
+    @Override
+    public void close() {
+        try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not drop benchmark schema " + schema + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String env(String name, String fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? fallback : v;
+    }
+}
