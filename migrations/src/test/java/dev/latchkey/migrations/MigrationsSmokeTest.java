@@ -55,7 +55,7 @@ class MigrationsSmokeTest {
         int applied = dsl.fetchCount(table(name(changelogTable(ds))));
         Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
         assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(applied).isEqualTo(2);
-        assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(2);
+        assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(3);
     }
 
     @DatabaseTest

@@ -1,0 +1,95 @@
+package dev.latchkey.coordinator;
+
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.http.HttpApi;
+import dev.latchkey.coordinator.store.StoreConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code java -jar latchkey-coordinator.jar serve [options]}. */
+@Command(name = "latchkey-coordinator", mixinStandardHelpOptions = true, version = "latchkey-coordinator 0.1.0",
+        description = "The Latchkey coordinator: Chubby-style locks, files, watches and election on a SQL database.",
+        subcommands = {Main.Serve.class})
+public final class Main implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Serves the HTTP API. Without --db-url it keeps its state in an embedded H2 database in --data-dir.")
+    static final class Serve implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--port", defaultValue = "${env:LATCHKEY_PORT:-7700}", description = "port (default: ${DEFAULT-VALUE})")
+        int port;
+
+        @Option(names = "--bind", defaultValue = "${env:LATCHKEY_BIND:-127.0.0.1}", description = "address (default: ${DEFAULT-VALUE})")
+        String bind;
+
+        @Option(names = "--data-dir", defaultValue = "${env:LATCHKEY_DATA_DIR:-latchkey-data}",
+                description = "folder of the embedded H2 store (default: ${DEFAULT-VALUE})")
+        Path dataDir;
+
+        @Option(names = "--db-url", defaultValue = "${env:LATCHKEY_DB_URL}", description = "JDBC URL of the store (PostgreSQL, MySQL/MariaDB, H2)")
+        String dbUrl;
+
+        @Option(names = "--db-user", defaultValue = "${env:LATCHKEY_DB_USER}", description = "store user")
+        String dbUser;
+
+        @Option(names = "--db-password", defaultValue = "${env:LATCHKEY_DB_PASSWORD}", description = "store password")
+        String dbPassword;
+
+        @Option(names = "--pool-size", defaultValue = "${env:LATCHKEY_POOL_SIZE:-32}", description = "store connections (default: ${DEFAULT-VALUE})")
+        int poolSize;
+
+        @Override
+        public Integer call() throws Exception {
+            if (port < 0 || port > 65535) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--port must be between 0 and 65535");
+            }
+            StoreConfig config = dbUrl == null || dbUrl.isBlank()
+                    ? StoreConfig.embedded(dataDir)
+                    : new StoreConfig(dbUrl, dbUser, dbPassword, poolSize);
+            Coordinator coordinator = new Coordinator(config, Coordinator.Settings.defaults());
+            HttpApi api = new HttpApi(coordinator);
+            int actual = api.start(bind, port);
+            spec.commandLine().getOut().printf("latchkey coordinator listening on http://%s:%d (store: %s)%n", bind, actual,
+                    config.jdbcUrl());
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                api.close();
+                coordinator.close();
+                stopped.countDown();
+            }));
+            stopped.await();
+            return 0;
+        }
+    }
+}

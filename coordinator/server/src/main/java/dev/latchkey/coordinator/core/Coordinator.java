@@ -1,0 +1,81 @@
+package dev.latchkey.coordinator.core;
+
+import dev.latchkey.coordinator.store.Store;
+import dev.latchkey.coordinator.store.StoreConfig;
+import java.time.Duration;
+
+/** One coordinator process's services over one store. Any number may share a store. */
+public final class Coordinator implements AutoCloseable {
+
+    /** Tunables, with defaults fit for production. */
+    public record Settings(Duration pollInterval, Duration reaperInterval, Duration outageThreshold, long eventRetention) {
+        public static Settings defaults() {
+            return new Settings(Duration.ofMillis(20), Duration.ofMillis(250), Duration.ofSeconds(5), 100_000);
+        }
+
+        public Settings withEventRetention(long revisions) {
+            return new Settings(pollInterval, reaperInterval, outageThreshold, revisions);
+        }
+    }
+
+    private final Store store;
+    private final EventHub hub;
+    private final Sessions sessions;
+    private final Namespace namespace;
+    private final Locks locks;
+    private final Watches watches;
+    private final Elections elections;
+    private final Reaper reaper;
+
+    public Coordinator(StoreConfig config, Settings settings) {
+        this.store = Store.open(config);
+        this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password());
+        store.onCommit(events -> hub.wake());
+        this.sessions = new Sessions(store);
+        this.namespace = new Namespace(store);
+        this.locks = new Locks(store, hub);
+        this.watches = new Watches(store, hub);
+        this.elections = new Elections(namespace, locks);
+        this.reaper = new Reaper(store, settings.reaperInterval(), settings.outageThreshold(), settings.eventRetention());
+    }
+
+    public Store store() {
+        return store;
+    }
+
+    public EventHub events() {
+        return hub;
+    }
+
+    public Sessions sessions() {
+        return sessions;
+    }
+
+    public Namespace namespace() {
+        return namespace;
+    }
+
+    public Locks locks() {
+        return locks;
+    }
+
+    public Watches watches() {
+        return watches;
+    }
+
+    public Elections elections() {
+        return elections;
+    }
+
+    public Reaper reaper() {
+        return reaper;
+    }
+
+    @Override
+    public void close() {
+        reaper.close();
+        sessions.close();
+        hub.close();
+        store.close();
+    }
+}

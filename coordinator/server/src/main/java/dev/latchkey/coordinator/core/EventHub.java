@@ -1,0 +1,185 @@
+package dev.latchkey.coordinator.core;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.coordinator.store.Store;
+import dev.latchkey.toolkit.dialect.DatabaseKind;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.jooq.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Learns of new events and wakes whoever waits for them: lock waiters, held keep-alives, watch
+ * streams. One poller per coordinator reads the revision counter; on PostgreSQL a LISTEN
+ * connection wakes it the moment another coordinator commits (writers NOTIFY in their
+ * transaction); this coordinator's own commits wake it directly.
+ */
+public final class EventHub implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
+    static final String CHANNEL = "latchkey_events";
+
+    private final Store store;
+    private final Duration pollInterval;
+    private final List<Consumer<List<Event>>> listeners = new CopyOnWriteArrayList<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final Object kick = new Object();
+    private volatile long lastSeen;
+    private volatile boolean running = true;
+    private volatile boolean kicked;
+    private final Thread poller;
+    private final Thread listener;
+
+    public EventHub(Store store, Duration pollInterval, String jdbcUrl, String user, String password) {
+        this.store = store;
+        this.pollInterval = pollInterval;
+        this.lastSeen = currentRevision();
+        this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
+        this.listener = store.kind() == DatabaseKind.POSTGRES
+                ? Thread.ofPlatform().name("latchkey-pg-listen").daemon().start(() -> listenLoop(jdbcUrl, user, password))
+                : null;
+    }
+
+    public void addListener(Consumer<List<Event>> l) {
+        listeners.add(l);
+    }
+
+    /** The newest revision this coordinator has delivered to its listeners. */
+    public long lastSeen() {
+        return lastSeen;
+    }
+
+    /** Asks the poller to look now (after a local commit, or a NOTIFY). */
+    public void wake() {
+        synchronized (kick) {
+            kicked = true;
+            kick.notifyAll();
+        }
+    }
+
+    /** Waits until the hub has seen a revision above {@code rev}, or the timeout passes. */
+    public boolean awaitAfter(long rev, Duration timeout) throws InterruptedException {
+        long nanos = timeout.toNanos();
+        lock.lock();
+        try {
+            while (lastSeen <= rev) {
+                if (nanos <= 0) {
+                    return false;
+                }
+                nanos = changed.awaitNanos(nanos);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long currentRevision() {
+        return store.read(c -> store.dsl(c).select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).fetchOne(CELL_VALUE));
+    }
+
+    private void pollLoop() {
+        while (running) {
+            try {
+                synchronized (kick) {
+                    if (!kicked) {
+                        kick.wait(pollInterval.toMillis());
+                    }
+                    kicked = false;
+                }
+                if (!running) {
+                    return;
+                }
+                deliverNew();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("event poll failed: {}", e.getMessage());
+                sleepQuietly(500);
+            }
+        }
+    }
+
+    private void deliverNew() {
+        long current = currentRevision();
+        while (current > lastSeen) {
+            long from = lastSeen;
+            List<Event> batch = store.read(c -> store.dsl(c).select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED)
+                    .from(EVENT).where(EVENT_REV.gt(from)).and(EVENT_REV.le(current)).orderBy(EVENT_REV).limit(2000)
+                    .fetch(EventHub::toEvent));
+            long upTo = batch.isEmpty() ? current : batch.get(batch.size() - 1).rev();
+            if (!batch.isEmpty()) {
+                for (Consumer<List<Event>> l : listeners) {
+                    try {
+                        l.accept(batch);
+                    } catch (RuntimeException e) {
+                        LOG.warn("event listener failed", e);
+                    }
+                }
+            }
+            lock.lock();
+            try {
+                lastSeen = upTo;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    static Event toEvent(Record r) {
+        return new Event(r.get(EVENT_REV), r.get(EVENT_PATH), Event.Kind.valueOf(r.get(EVENT_KIND)), r.get(EVENT_DETAIL),
+                r.get(EVENT_SESSION), r.get(EVENT_CREATED));
+    }
+
+    private void listenLoop(String url, String user, String password) {
+        while (running) {
+            try (Connection c = DriverManager.getConnection(url, user, password)) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("LISTEN " + CHANNEL);
+                }
+                org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
+                while (running) {
+                    org.postgresql.PGNotification[] notes = pg.getNotifications(1000);
+                    if (notes != null && notes.length > 0) {
+                        wake();
+                    }
+                }
+            } catch (Exception e) {
+                if (running) {
+                    LOG.warn("LISTEN connection failed ({}); polling meanwhile", e.getMessage());
+                    sleepQuietly(1000);
+                }
+            }
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            TimeUnit.MILLISECONDS.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        wake();
+        poller.interrupt();
+        if (listener != null) {
+            listener.interrupt();
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package dev.latchkey.coordinator.core;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.client.Sequencer;
+import dev.latchkey.coordinator.core.CoordinatorException.Problem;
+import dev.latchkey.coordinator.store.Store;
+import dev.latchkey.coordinator.store.WriteTx;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jooq.Record;
+
+/**
+ * Exclusive and shared locks on nodes, with FIFO waiters, generations and lock-delay.
+ *
+ * <p>How an acquire runs:
+ * <ol>
+ *   <li>in one writing transaction: check the session, lock the node row (creating an empty file
+ *       if the path is new), and grant when the mode is compatible with the holders, no lock-delay
+ *       is running, and no live waiter is queued ahead (leading shared waiters may share);</li>
+ *   <li>a grant on a free lock bumps the node's lock generation; the sequencer carries it;</li>
+ *   <li>otherwise the acquirer joins the FIFO queue (once) and sleeps until an event on the path
+ *       wakes it (a release here, or on another coordinator through the event stream), then tries
+ *       again; when its wait runs out it leaves the queue and gets "busy".</li>
+ * </ol>
+ */
+public final class Locks {
+
+    public static final long MAX_LOCK_DELAY_MS = 60_000;
+
+    private final Store store;
+    private final Map<String, Object> signals = new ConcurrentHashMap<>();
+    private final Map<String, long[]> versions = new ConcurrentHashMap<>();
+
+    public Locks(Store store, EventHub hub) {
+        this.store = store;
+        hub.addListener(events -> {
+            for (Event e : events) {
+                if (e.kind() == Event.Kind.SESSION_EXPIRED) {
+                    signals.keySet().forEach(this::signal);
+                } else {
+                    signal(e.path());
+                }
+            }
+        });
+    }
+
+    private sealed interface Attempt {
+    }
+
+    private record Granted(Sequencer sequencer) implements Attempt {
+    }
+
+    private record Wait(long waiterId, long delayRemainingMs) implements Attempt {
+    }
+
+    private record Busy(String why) implements Attempt {
+    }
+
+    public Sequencer acquire(String path, String session, Sequencer.Mode mode, Duration wait, long lockDelayMs) {
+        Paths.require(path);
+        if (path.equals("/")) {
+            throw new CoordinatorException(Problem.INVALID_PATH, "the root directory cannot be locked");
+        }
+        if (wait.isNegative() || wait.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "waitMs must be between 0 and 600000");
+        }
+        if (lockDelayMs < 0 || lockDelayMs > MAX_LOCK_DELAY_MS) {
+            throw new CoordinatorException(Problem.LOCK_DELAY_OUT_OF_RANGE,
+                    "lockDelayMs must be between 0 and " + MAX_LOCK_DELAY_MS + ", not " + lockDelayMs);
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
+        long waiterId = -1;
+        while (true) {
+            long seen = version(path);
+            long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+            long myWaiter = waiterId;
+            Attempt attempt = store.write("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
+            switch (attempt) {
+                case Granted g -> {
+                    return g.sequencer();
+                }
+                case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
+                case Wait w -> {
+                    waiterId = w.waiterId();
+                    long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
+                    if (w.delayRemainingMs() > 0) {
+                        sleep = Math.min(sleep, w.delayRemainingMs());
+                    }
+                    await(path, seen, sleep);
+                }
+            }
+        }
+    }
+
+    private Attempt attempt(WriteTx tx, String path, String session, Sequencer.Mode mode, long lockDelayMs, long waiterId, long remainingMs) {
+        var dsl = tx.dsl();
+        Sessions.requireLive(tx, session);
+        Namespace.ensureFile(tx, path);
+        Record node = dsl.select(NODE_LOCK_GEN, NODE_LOCK_DELAY_UNTIL, NODE_IS_DIR).from(NODE).where(NODE_PATH.eq(path)).forUpdate().fetchOne();
+        Record mine = dsl.select(HOLDER_MODE, HOLDER_GENERATION).from(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(session)).fetchOne();
+        if (mine != null) {
+            removeWaiter(tx, waiterId);
+            return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.get(HOLDER_MODE)), mine.get(HOLDER_GENERATION), session));
+        }
+        List<String> holderModes = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
+        boolean compatible = holderModes.isEmpty()
+                || (mode == Sequencer.Mode.SHARED && holderModes.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+        var ahead = dsl.select(WAITER_ID, WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
+                .and(waiterId < 0 ? org.jooq.impl.DSL.trueCondition() : WAITER_ID.lt(waiterId)).orderBy(WAITER_ID).fetch(WAITER_MODE);
+        boolean fair = ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+        long delayUntil = node.get(NODE_LOCK_DELAY_UNTIL);
+        boolean delayed = delayUntil > tx.now();
+        if (compatible && fair && !delayed) {
+            long generation = node.get(NODE_LOCK_GEN);
+            if (holderModes.isEmpty()) {
+                generation++;
+                dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path)).execute();
+            }
+            dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED)
+                    .values(path, session, mode.name(), generation, lockDelayMs, tx.now()).execute();
+            removeWaiter(tx, waiterId);
+            tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, session);
+            return new Granted(new Sequencer(path, mode, generation, session));
+        }
+        if (remainingMs <= 0) {
+            removeWaiter(tx, waiterId);
+            return new Busy(delayed ? "'" + path + "' is in lock-delay for another " + (delayUntil - tx.now()) + " ms"
+                    : "'" + path + "' is locked by another session");
+        }
+        long id = waiterId;
+        if (id < 0) {
+            id = dsl.insertInto(WAITER, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE)
+                    .values(path, session, mode.name(), tx.now(), tx.now() + remainingMs)
+                    .returningResult(WAITER_ID).fetchOne().value1();
+            tx.emit(path, Event.Kind.CONFLICTING_LOCK_REQUEST, mode.name().toLowerCase(Locale.ROOT), session);
+        }
+        return new Wait(id, delayed ? delayUntil - tx.now() : 0);
+    }
+
+    private static void removeWaiter(WriteTx tx, long waiterId) {
+        if (waiterId >= 0) {
+            tx.dsl().deleteFrom(WAITER).where(WAITER_ID.eq(waiterId)).execute();
+        }
+    }
+
+    public void release(String path, String session) {
+        Paths.require(path);
+        store.write("lock-release", tx -> {
+            int deleted = tx.dsl().deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(session)).execute();
+            if (deleted == 0) {
+                throw new CoordinatorException(Problem.NOT_LOCK_HOLDER, "session '" + session + "' does not hold '" + path + "'");
+            }
+            tx.emit(path, Event.Kind.LOCK_RELEASED, "released", session);
+            return null;
+        });
+        signal(path);
+    }
+
+    /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */
+    public boolean check(Sequencer sequencer) {
+        return store.read(c -> {
+            try {
+                long now = store.nowMillis(c);
+                var dsl = store.dsl(c);
+                return dsl.fetchExists(dsl.select(HOLDER_PATH).from(HOLDER).join(SESSION).on(SESSION_ID.eq(HOLDER_SESSION))
+                        .where(HOLDER_PATH.eq(sequencer.path())).and(HOLDER_SESSION.eq(sequencer.session()))
+                        .and(HOLDER_MODE.eq(sequencer.mode().name())).and(HOLDER_GENERATION.eq(sequencer.generation()))
+                        .and(SESSION_EXPIRES.ge(now)));
+            } catch (java.sql.SQLException e) {
+                throw new Store.StoreUnavailableException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /** The current holders of a lock, as sequencers. */
+    public List<Sequencer> holders(String path) {
+        Paths.require(path);
+        return store.read(c -> store.dsl(c).select(HOLDER_MODE, HOLDER_GENERATION, HOLDER_SESSION).from(HOLDER).where(HOLDER_PATH.eq(path))
+                .orderBy(HOLDER_ACQUIRED).fetch(r -> new Sequencer(path, Sequencer.Mode.valueOf(r.get(HOLDER_MODE)), r.get(HOLDER_GENERATION),
+                        r.get(HOLDER_SESSION))));
+    }
+
+    private long version(String path) {
+        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
+        synchronized (signals.computeIfAbsent(path, p -> new Object())) {
+            return v[0];
+        }
+    }
+
+    private void signal(String path) {
+        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
+        Object monitor = signals.computeIfAbsent(path, p -> new Object());
+        synchronized (monitor) {
+            v[0]++;
+            monitor.notifyAll();
+        }
+    }
+
+    private void await(String path, long seen, long millis) {
+        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
+        Object monitor = signals.computeIfAbsent(path, p -> new Object());
+        long until = System.currentTimeMillis() + millis;
+        synchronized (monitor) {
+            while (v[0] == seen) {
+                long left = until - System.currentTimeMillis();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    monitor.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CoordinatorException(Problem.LOCK_BUSY, "interrupted while waiting for '" + path + "'");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.latchkey.coordinator.core;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.coordinator.store.Store;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Expires sessions whose lease has run out by the database clock. Every coordinator runs one;
+ * they cooperate through the store (the revision counter's row lock serialises them, and
+ * {@code SKIP LOCKED} keeps one from waiting on sessions another is expiring).
+ *
+ * <p>Failover grace: each tick records the database time in {@code lk_cell.reaper_tick}. A tick that
+ * finds the previous one older than {@code outageThreshold} (the store, or every coordinator, was
+ * away) first extends every lease by the gap, so that sessions whose clients could not reach
+ * anyone during the outage are not expired for it.
+ */
+public final class Reaper implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Reaper.class);
+
+    private final Store store;
+    private final Duration interval;
+    private final Duration outageThreshold;
+    private final long eventRetention;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    public Reaper(Store store, Duration interval, Duration outageThreshold, long eventRetention) {
+        this.store = store;
+        this.interval = interval;
+        this.outageThreshold = outageThreshold;
+        this.eventRetention = eventRetention;
+        this.thread = Thread.ofPlatform().name("latchkey-reaper").daemon().start(this::loop);
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                Thread.sleep(interval.toMillis());
+                tick();
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("reaper tick failed: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** One pass: outage grace, expiries, stale waiters, event retention. Returns the sessions expired. */
+    public int tick() {
+        return store.write("reaper", tx -> {
+            var dsl = tx.dsl();
+            long last = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("reaper_tick")).fetchOne(CELL_VALUE);
+            long gap = tx.now() - last;
+            if (last > 0 && gap > outageThreshold.toMillis()) {
+                int extended = dsl.update(SESSION).set(SESSION_EXPIRES, SESSION_EXPIRES.plus(gap)).execute();
+                LOG.warn("no reaper tick for {} ms (store or coordinators away): extended {} leases by the gap", gap, extended);
+            }
+            dsl.update(CELL).set(CELL_VALUE, tx.now()).where(CELL_NAME.eq("reaper_tick")).execute();
+
+            List<String> expired = dsl.select(SESSION_ID).from(SESSION).where(SESSION_EXPIRES.lt(tx.now())).orderBy(SESSION_EXPIRES)
+                    .limit(50).forUpdate().skipLocked().fetch(SESSION_ID);
+            for (String id : expired) {
+                Sessions.end(tx, id, true);
+            }
+            dsl.deleteFrom(WAITER).where(WAITER_DEADLINE.lt(tx.now() - 1_000)).execute();
+
+            long revision = tx.nextRev() - 1;
+            long horizon = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("horizon")).fetchOne(CELL_VALUE);
+            long newHorizon = revision - eventRetention;
+            if (newHorizon > horizon) {
+                dsl.deleteFrom(EVENT).where(EVENT_REV.le(newHorizon)).execute();
+                dsl.update(CELL).set(CELL_VALUE, newHorizon).where(CELL_NAME.eq("horizon")).execute();
+            }
+            return expired.size();
+        });
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,215 @@
+package dev.latchkey.coordinator.core;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.coordinator.core.CoordinatorException.Problem;
+import dev.latchkey.coordinator.store.Store;
+import dev.latchkey.coordinator.store.WriteTx;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.jooq.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sessions: lease rows whose expiry is set and judged by the database clock alone.
+ *
+ * <p>Keep-alives are batched: requests that arrive within a few milliseconds of each other are
+ * extended by one {@code UPDATE ... SET expires_ms = :now + ttl_ms WHERE id IN (...)}, so the store
+ * pays one write per batch, not one per session.
+ */
+public final class Sessions implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Sessions.class);
+    public static final long MIN_TTL_MS = 1_000;
+    public static final long MAX_TTL_MS = 600_000;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** A session as the API reports it. */
+    public record Info(String id, String owner, long ttlMs, long expiresMs, long remainingMs) {
+    }
+
+    private record Pending(String id, CompletableFuture<Info> result) {
+    }
+
+    private final Store store;
+    private final LinkedBlockingQueue<Pending> keepAlives = new LinkedBlockingQueue<>();
+    private final Thread batcher;
+    private volatile boolean running = true;
+    private volatile long storeWrites;
+
+    public Sessions(Store store) {
+        this.store = store;
+        this.batcher = Thread.ofPlatform().name("latchkey-keepalive-batcher").daemon().start(this::batchLoop);
+    }
+
+    public Info open(String owner, long ttlMs) {
+        if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
+            throw new CoordinatorException(Problem.TTL_OUT_OF_RANGE,
+                    "ttlMs must be between " + MIN_TTL_MS + " and " + MAX_TTL_MS + ", not " + ttlMs);
+        }
+        String o = owner == null || owner.isBlank() ? "anonymous" : owner;
+        if (o.length() > 255) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "owner is longer than 255 characters");
+        }
+        byte[] bytes = new byte[16];
+        RANDOM.nextBytes(bytes);
+        String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        return store.read(c -> {
+            try {
+                long now = store.nowMillis(c);
+                store.dsl(c).insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED)
+                        .values(id, o, ttlMs, now + ttlMs, now, now).execute();
+                return new Info(id, o, ttlMs, now + ttlMs, ttlMs);
+            } catch (java.sql.SQLException e) {
+                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /** Extends the session's lease from the database's now; fails with 404 when it has expired. */
+    public CompletableFuture<Info> keepAlive(String id) {
+        CompletableFuture<Info> result = new CompletableFuture<>();
+        keepAlives.add(new Pending(id, result));
+        return result;
+    }
+
+    /** Store writes spent on keep-alives since start (one per batch). */
+    public long keepAliveWrites() {
+        return storeWrites;
+    }
+
+    public List<Info> list() {
+        return store.read(c -> {
+            try {
+                long now = store.nowMillis(c);
+                return store.dsl(c).select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).orderBy(SESSION_CREATED)
+                        .fetch(r -> new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL), r.get(SESSION_EXPIRES),
+                                Math.max(0, r.get(SESSION_EXPIRES) - now)));
+            } catch (java.sql.SQLException e) {
+                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
+            }
+        });
+    }
+
+    /** Ends a session cleanly: its locks are released (no lock-delay), its ephemeral nodes deleted. */
+    public void closeSession(String id) {
+        store.write("session-close", tx -> {
+            requireLive(tx, id);
+            end(tx, id, false);
+            return null;
+        });
+    }
+
+    /** Refuses an unknown or expired session (by the database clock). */
+    public static void requireLive(WriteTx tx, String id) {
+        if (id == null || id.isBlank()) {
+            throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
+        }
+        Long expires = tx.dsl().select(SESSION_EXPIRES).from(SESSION).where(SESSION_ID.eq(id)).forUpdate().fetchOne(SESSION_EXPIRES);
+        if (expires == null || expires < tx.now()) {
+            throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "session '" + id + "' is unknown or has expired");
+        }
+    }
+
+    /**
+     * Ends a session inside a writing transaction. An expired session's locks pass through their
+     * lock-delay before anyone else may take them; a cleanly closed one's are free at once.
+     */
+    static void end(WriteTx tx, String id, boolean expired) {
+        var dsl = tx.dsl();
+        for (Record h : dsl.select(HOLDER_PATH, HOLDER_LOCK_DELAY).from(HOLDER).where(HOLDER_SESSION.eq(id)).orderBy(HOLDER_PATH).fetch()) {
+            String path = h.get(HOLDER_PATH);
+            long delay = h.get(HOLDER_LOCK_DELAY);
+            if (expired && delay > 0) {
+                dsl.update(NODE).set(NODE_LOCK_DELAY_UNTIL, org.jooq.impl.DSL.greatest(NODE_LOCK_DELAY_UNTIL, org.jooq.impl.DSL.val(tx.now() + delay)))
+                        .where(NODE_PATH.eq(path)).execute();
+            }
+            dsl.deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(id)).execute();
+            tx.emit(path, Event.Kind.LOCK_RELEASED, expired ? "session expired" : "session closed", id);
+        }
+        dsl.deleteFrom(WAITER).where(WAITER_SESSION.eq(id)).execute();
+        List<String> ephemeral = dsl.select(NODE_PATH).from(NODE).where(NODE_EPHEMERAL.eq(id)).orderBy(NODE_PATH.desc()).fetch(NODE_PATH);
+        for (String path : ephemeral) {
+            Namespace.deleteNode(tx, path);
+        }
+        dsl.deleteFrom(SESSION).where(SESSION_ID.eq(id)).execute();
+        if (expired) {
+            tx.emit("/", Event.Kind.SESSION_EXPIRED, null, id);
+        }
+    }
+
+    private void batchLoop() {
+        while (running) {
+            List<Pending> batch = new ArrayList<>();
+            try {
+                Pending first = keepAlives.poll(1, TimeUnit.SECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                // gather whatever else arrives within a few milliseconds into the same write
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(5);
+                while (batch.size() < 1000) {
+                    long left = until - System.nanoTime();
+                    Pending next = left <= 0 ? keepAlives.poll() : keepAlives.poll(left, TimeUnit.NANOSECONDS);
+                    if (next == null) {
+                        break;
+                    }
+                    batch.add(next);
+                }
+                extend(batch);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.warn("keep-alive batch failed: {}", e.getMessage());
+                batch.forEach(p -> p.result().completeExceptionally(e));
+            }
+        }
+    }
+
+    private void extend(List<Pending> batch) {
+        List<String> ids = batch.stream().map(Pending::id).distinct().toList();
+        Map<String, Info> extended = store.read(c -> {
+            try {
+                long now = store.nowMillis(c);
+                var dsl = store.dsl(c);
+                dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
+                        .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.ge(now)).execute();
+                storeWrites++;
+                Map<String, Info> found = new HashMap<>();
+                for (Record r : dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).where(SESSION_ID.in(ids)).fetch()) {
+                    if (r.get(SESSION_EXPIRES) >= now + r.get(SESSION_TTL)) {
+                        found.put(r.get(SESSION_ID), new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL),
+                                r.get(SESSION_EXPIRES), r.get(SESSION_EXPIRES) - now));
+                    }
+                }
+                return found;
+            } catch (java.sql.SQLException e) {
+                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
+            }
+        });
+        for (Pending p : batch) {
+            Info info = extended.get(p.id());
+            if (info == null) {
+                p.result().completeExceptionally(new CoordinatorException(Problem.SESSION_NOT_FOUND,
+                        "session '" + p.id() + "' is unknown or has expired"));
+            } else {
+                p.result().complete(info);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        batcher.interrupt();
+    }
+}

@@ -1,0 +1,75 @@
+package dev.latchkey.coordinator.core;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.coordinator.store.Store;
+import java.time.Duration;
+import java.util.List;
+import org.jooq.Condition;
+import org.jooq.impl.DSL;
+
+/**
+ * Reads the event log for a watcher: by exact path or by subtree, strictly after a revision, in
+ * revision order. Because writers commit in revision order, reading "everything after N" never
+ * skips an event that commits later.
+ */
+public final class Watches {
+
+    /** What a watcher gets next: events, or (when it fell behind retention) an order to resync. */
+    public sealed interface Batch {
+        record Events(List<Event> events) implements Batch {
+        }
+
+        /** Events after {@code fromRev} were pruned; re-read state and continue from {@code currentRev}. */
+        record Resync(long fromRev, long horizon, long currentRev) implements Batch {
+        }
+    }
+
+    private final Store store;
+    private final EventHub hub;
+
+    public Watches(Store store, EventHub hub) {
+        this.store = store;
+        this.hub = hub;
+    }
+
+    /** Events after {@code afterRev} under {@code prefix} (or at exactly {@code path}), waiting up to {@code wait}. */
+    public Batch next(String prefixOrPath, boolean exact, long afterRev, Duration wait, int limit) throws InterruptedException {
+        Paths.require(prefixOrPath);
+        Batch batch = read(prefixOrPath, exact, afterRev, limit);
+        if (batch instanceof Batch.Events e && e.events().isEmpty()) {
+            long seen = Math.max(afterRev, hub.lastSeen());
+            if (hub.awaitAfter(seen, wait)) {
+                return read(prefixOrPath, exact, afterRev, limit);
+            }
+        }
+        return batch;
+    }
+
+    private Batch read(String path, boolean exact, long afterRev, int limit) {
+        return store.read(c -> {
+            var dsl = store.dsl(c);
+            long horizon = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("horizon")).fetchOne(CELL_VALUE);
+            if (afterRev < horizon) {
+                long current = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).fetchOne(CELL_VALUE);
+                return new Batch.Resync(afterRev, horizon, current);
+            }
+            // never read past what this coordinator has seen committed in order (the counter)
+            long upTo = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).fetchOne(CELL_VALUE);
+            Condition where = EVENT_REV.gt(afterRev).and(EVENT_REV.le(upTo)).and(matches(path, exact));
+            return new Batch.Events(dsl.select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED).from(EVENT)
+                    .where(where).orderBy(EVENT_REV).limit(limit).fetch(EventHub::toEvent));
+        });
+    }
+
+    private static Condition matches(String path, boolean exact) {
+        if (exact) {
+            return EVENT_PATH.eq(path);
+        }
+        if (path.equals("/")) {
+            return DSL.trueCondition();
+        }
+        String escaped = path.replace("!", "!!").replace("%", "!%").replace("_", "!_");
+        return EVENT_PATH.eq(path).or(EVENT_PATH.like(escaped + "/%", '!'));
+    }
+}

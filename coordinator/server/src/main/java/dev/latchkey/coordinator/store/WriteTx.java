@@ -1,0 +1,71 @@
+package dev.latchkey.coordinator.store;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+
+import dev.latchkey.coordinator.core.Event;
+import java.util.ArrayList;
+import java.util.List;
+import org.jooq.DSLContext;
+
+/**
+ * One writing transaction. It takes the revision counter's row lock before anything else, so
+ * writing transactions run one at a time and commit in revision order: a watcher that sees
+ * revision N can never later see a smaller one appear (no gaps, ever).
+ */
+public final class WriteTx {
+
+    private final DSLContext dsl;
+    private final long now;
+    private final long base;
+    private final List<Event> events = new ArrayList<>();
+
+    private final boolean notify;
+
+    WriteTx(DSLContext dsl, long now, boolean notify) {
+        this.notify = notify;
+        this.dsl = dsl;
+        this.base = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).forUpdate().fetchOne(CELL_VALUE);
+        this.now = now;
+    }
+
+    public DSLContext dsl() {
+        return dsl;
+    }
+
+    /** The database clock, in epoch milliseconds, read when the transaction began. */
+    public long now() {
+        return now;
+    }
+
+    /** The revision the next event will get. */
+    public long nextRev() {
+        return base + events.size() + 1;
+    }
+
+    /** Appends an event; it commits with the transaction. */
+    public Event emit(String path, Event.Kind kind, String detail, String session) {
+        Event e = new Event(nextRev(), path, kind, detail, session, now);
+        events.add(e);
+        return e;
+    }
+
+    List<Event> events() {
+        return events;
+    }
+
+    void flush() {
+        if (events.isEmpty()) {
+            return;
+        }
+        var insert = dsl.insertInto(EVENT, EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED);
+        for (Event e : events) {
+            insert = insert.values(e.rev(), e.path(), e.kind().name(), e.detail(), e.session(), e.createdMillis());
+        }
+        insert.execute();
+        dsl.update(CELL).set(CELL_VALUE, base + events.size()).where(CELL_NAME.eq("revision")).execute();
+        if (notify) {
+            // delivered at commit to every coordinator LISTENing on PostgreSQL
+            dsl.resultQuery("SELECT pg_notify('latchkey_events', ?)", Long.toString(base + events.size())).fetch();
+        }
+    }
+}
