@@ -86,11 +86,18 @@ public final class Locks {
                 case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
                 case Wait w -> {
                     waiterId = w.waiterId();
-                    long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
-                    if (w.delayRemainingMs() > 0) {
-                        sleep = Math.min(sleep, w.delayRemainingMs());
-                    }
-                    await(path, seen, sleep);
+                    long delay = w.delayRemainingMs();
+                    // sleep until something happens on the path (or the lock-delay ends), and try the
+                    // write again only when a read says this waiter is now at the head of the queue
+                    do {
+                        long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
+                        if (delay > 0) {
+                            sleep = Math.min(sleep, delay);
+                        }
+                        await(path, seen, sleep);
+                        seen = version(path);
+                        delay = 0;
+                    } while (System.nanoTime() < deadline && !mightGrant(path, mode, waiterId));
                 }
             }
         }
@@ -133,12 +140,38 @@ public final class Locks {
         }
         long id = waiterId;
         if (id < 0) {
-            id = dsl.insertInto(WAITER, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE)
-                    .values(path, session, mode.name(), tx.now(), tx.now() + remainingMs)
-                    .returningResult(WAITER_ID).fetchOne().value1();
-            tx.emit(path, Event.Kind.CONFLICTING_LOCK_REQUEST, mode.name().toLowerCase(Locale.ROOT), session);
+            // the queue position is the revision of the request's event: unique, and increasing in
+            // queue order because writing transactions run one at a time
+            id = tx.emit(path, Event.Kind.CONFLICTING_LOCK_REQUEST, mode.name().toLowerCase(Locale.ROOT), session).rev();
+            dsl.insertInto(WAITER, WAITER_ID, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE)
+                    .values(id, path, session, mode.name(), tx.now(), tx.now() + remainingMs).execute();
         }
         return new Wait(id, delayed ? delayUntil - tx.now() : 0);
+    }
+
+    /** A read-only look: would a write attempt by this waiter be granted now? */
+    private boolean mightGrant(String path, Sequencer.Mode mode, long waiterId) {
+        return store.read(c -> {
+            try {
+                long now = store.nowMillis(c);
+                var dsl = store.dsl(c);
+                Long delayUntil = dsl.select(NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_LOCK_DELAY_UNTIL);
+                if (delayUntil == null || delayUntil > now) {
+                    return delayUntil == null;
+                }
+                List<String> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
+                boolean compatible = holders.isEmpty()
+                        || (mode == Sequencer.Mode.SHARED && holders.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+                if (!compatible) {
+                    return false;
+                }
+                List<String> ahead = dsl.select(WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(now))
+                        .and(WAITER_ID.lt(waiterId)).fetch(WAITER_MODE);
+                return ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+            } catch (java.sql.SQLException e) {
+                return true; // let the write attempt report the trouble
+            }
+        });
     }
 
     private static void removeWaiter(WriteTx tx, long waiterId) {

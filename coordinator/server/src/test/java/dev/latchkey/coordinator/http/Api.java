@@ -1,0 +1,89 @@
+package dev.latchkey.coordinator.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+
+/** A tiny test client for the HTTP API: raw calls, JSON in and out. */
+final class Api {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    final String base;
+
+    Api(String base) {
+        this.base = base;
+    }
+
+    record Reply(int status, String body, Map<String, java.util.List<String>> headers) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON (" + status + "): " + body, e);
+            }
+        }
+
+        String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).findFirst()
+                    .map(e -> e.getValue().get(0)).orElse(null);
+        }
+    }
+
+    Reply call(String method, String path, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(r.statusCode(), r.body(), r.headers().map());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    String openSession(long ttlMs) {
+        Reply r = call("POST", "/v1/sessions", "{\"ttlMs\":" + ttlMs + ",\"owner\":\"test\"}");
+        if (r.status() != 201) {
+            throw new AssertionError("open session: " + r);
+        }
+        return r.json().get("id").asText();
+    }
+
+    Reply keepAlive(String session) {
+        return call("POST", "/v1/sessions/" + session + "/keepalive", null);
+    }
+
+    Reply acquire(String path, String session, String mode, long waitMs, long lockDelayMs) {
+        return call("POST", "/v1/locks" + path, "{\"session\":\"" + session + "\",\"mode\":\"" + mode + "\",\"waitMs\":" + waitMs
+                + ",\"lockDelayMs\":" + lockDelayMs + "}");
+    }
+
+    Reply release(String path, String session) {
+        return call("DELETE", "/v1/locks" + path + "?session=" + session, null);
+    }
+
+    Reply put(String path, String content, String... headers) {
+        return call("PUT", "/v1/nodes" + path, content, headers);
+    }
+
+    Reply get(String path) {
+        return call("GET", "/v1/nodes" + path, null);
+    }
+
+    boolean check(String sequencer) {
+        return call("POST", "/v1/sequencers/check", "{\"sequencer\":\"" + sequencer + "\"}").json().get("valid").asBoolean();
+    }
+}

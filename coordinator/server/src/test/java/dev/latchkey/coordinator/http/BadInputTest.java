@@ -1,0 +1,74 @@
+package dev.latchkey.coordinator.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+
+/** Bad input gets a 4xx problem+json with a stable type, and nothing is stored. */
+class BadInputTest {
+
+    private static void assertProblem(Api.Reply r, int status, String type) {
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        assertThat(r.header("Content-Type")).startsWith("application/problem+json");
+        assertThat(r.json().get("type").asText()).isEqualTo("https://latchkey.dev/problems/" + type);
+        assertThat(r.json().get("detail").asText()).isNotBlank();
+    }
+
+    @DatabaseTest
+    void badInputIsAProblemAndChangesNothing(TestDatabase db) {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            long before = h.coordinator.events().currentRevision();
+
+            assertProblem(api.put("/bad//path", "x"), 400, "invalid-path");
+            assertProblem(api.put("/white%20space", "x"), 400, "invalid-path");
+            assertProblem(api.put("/dots/..", "x"), 400, "invalid-path");
+            assertProblem(api.put("/" + "a".repeat(600), "x"), 400, "invalid-path");
+            assertProblem(api.put("/big", "x".repeat(256 * 1024 + 1)), 413, "content-too-large");
+            assertProblem(api.put("/no/parent", "x"), 404, "node-not-found");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10000, \"colour\": \"red\"}"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 5}"), 400, "ttl-out-of-range");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 86400000}"), 400, "ttl-out-of-range");
+            assertProblem(api.keepAlive("no-such-session"), 404, "session-not-found");
+            assertProblem(api.acquire("/l", "no-such-session", "exclusive", 0, 0), 404, "session-not-found");
+            assertProblem(api.put("/eph?ephemeral=true&session=nobody", "x"), 404, "session-not-found");
+            String session = api.openSession(10_000);
+            assertProblem(api.acquire("/l", session, "sideways", 0, 0), 400, "bad-request");
+            assertProblem(api.acquire("/l", session, "exclusive", 0, 61_000), 400, "lock-delay-out-of-range");
+            assertProblem(api.call("POST", "/v1/sequencers/check", "{\"sequencer\":\"nonsense\"}"), 400, "bad-request");
+            assertProblem(api.put("/x", "x", "If-Match", "\"banana\""), 400, "bad-request");
+            assertProblem(api.release("/l", session), 409, "not-lock-holder");
+
+            assertThat(h.coordinator.events().currentRevision()).as("no event was written").isEqualTo(before);
+            assertThat(api.call("GET", "/v1/nodes?children", null).json().get("children")).isEmpty();
+        }
+    }
+
+    @DatabaseTest
+    void filesHonourGenerationsAndDirectoriesTheirChildren(TestDatabase db) {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            Api.Reply dir = api.put("/cfg?type=directory", null);
+            assertThat(dir.status()).as(dir.body()).isEqualTo(201);
+            Api.Reply created = api.put("/cfg/banner", "hello", "If-None-Match", "*");
+            assertThat(created.status()).as(created.body()).isEqualTo(201);
+            assertThat(created.header("ETag")).isEqualTo("\"1\"");
+            assertProblem(api.put("/cfg/banner", "again", "If-None-Match", "*"), 412, "precondition-failed");
+            assertThat(api.put("/cfg/banner", "world", "If-Match", "\"1\"").status()).isEqualTo(200);
+            assertProblem(api.put("/cfg/banner", "stale", "If-Match", "\"1\""), 412, "precondition-failed");
+            Api.Reply read = api.get("/cfg/banner");
+            assertThat(read.body()).isEqualTo("world");
+            assertThat(read.header("ETag")).isEqualTo("\"2\"");
+            assertThat(api.get("/cfg/banner?stat").json().get("contentGeneration").asLong()).isEqualTo(2);
+            assertThat(api.call("GET", "/v1/nodes/cfg?children", null).json().get("children").get(0).get("path").asText())
+                    .isEqualTo("/cfg/banner");
+            assertProblem(api.call("DELETE", "/v1/nodes/cfg", null), 409, "has-children");
+            assertProblem(api.call("DELETE", "/v1/nodes/cfg/banner", null, "If-Match", "\"1\""), 412, "precondition-failed");
+            assertThat(api.call("DELETE", "/v1/nodes/cfg/banner", null, "If-Match", "\"2\"").status()).isEqualTo(204);
+            assertThat(api.call("DELETE", "/v1/nodes/cfg", null).status()).isEqualTo(204);
+            assertProblem(api.get("/cfg"), 404, "node-not-found");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.latchkey.coordinator.http;
+
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.store.StoreConfig;
+import dev.latchkey.testing.TestDatabase;
+import java.time.Duration;
+
+/** A coordinator serving HTTP on a free port, in this JVM, on a test database. */
+final class Harness implements AutoCloseable {
+
+    final Coordinator coordinator;
+    final HttpApi http;
+    final Api api;
+
+    Harness(TestDatabase db) {
+        this(db, Coordinator.Settings.defaults());
+    }
+
+    Harness(TestDatabase db, Coordinator.Settings settings) {
+        this.coordinator = new Coordinator(new StoreConfig(db.jdbcUrl(), db.user(), db.password(), 40), settings);
+        this.http = new HttpApi(coordinator);
+        int port = http.start("127.0.0.1", 0);
+        this.api = new Api("http://127.0.0.1:" + port);
+    }
+
+    static Coordinator.Settings fastReaper() {
+        return new Coordinator.Settings(Duration.ofMillis(20), Duration.ofMillis(100), Duration.ofSeconds(5), 100_000);
+    }
+
+    @Override
+    public void close() {
+        http.close();
+        coordinator.close();
+    }
+}
