@@ -319,7 +319,7 @@ public final class HttpApi implements AutoCloseable {
         client.sendComment("watching " + target[0] + " after revision " + cursor);
         while (!client.terminated()) {
             try {
-                Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, cursor, Duration.ofSeconds(10), 500);
+                Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, cursor, Duration.ofSeconds(2), 500);
                 switch (batch) {
                     case Watches.Batch.Events e -> {
                         if (e.events().isEmpty()) {

@@ -1,0 +1,144 @@
+package dev.latchkey.coordinator.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+class WatchTest {
+
+    /**
+     * 8 writers commit 2,000 changes at once; a watcher that drops its connection and resumes at
+     * random points (Last-Event-ID) receives every event under its prefix exactly once, in order.
+     */
+    @DatabaseTest
+    void aResumingWatcherGetsEveryEventOnceInOrder(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            api.put("/w?type=directory", null);
+            long start = h.coordinator.events().currentRevision();
+            ExecutorService writers = Executors.newFixedThreadPool(8);
+            List<Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < 8; w++) {
+                int writer = w;
+                done.add(writers.submit(() -> {
+                    for (int i = 0; i < 250; i++) {
+                        Api.Reply r = api.put("/w/k" + writer, writer + ":" + i);
+                        assertThat(r.status()).as(r.body()).isBetween(200, 201);
+                    }
+                    return null;
+                }));
+            }
+            api.put("/elsewhere", "not under /w");
+
+            Random random = new Random(42);
+            List<Long> received = new ArrayList<>();
+            String lastId = Long.toString(start);
+            int reconnects = 0;
+            while (true) {
+                boolean writersDone = done.stream().allMatch(Future::isDone);
+                long target = h.coordinator.events().currentRevision();
+                if (writersDone && !received.isEmpty() && received.get(received.size() - 1) >= lastUnderW(api, start)) {
+                    break;
+                }
+                try (SseReader sse = new SseReader(api.base + "/v1/watch?prefix=/w", lastId)) {
+                    reconnects++;
+                    int take = 1 + random.nextInt(400);
+                    for (int i = 0; i < take; i++) {
+                        SseReader.SseEvent e = sse.next();
+                        if (e == null) { // a keep-alive: nothing new for a while
+                            if (done.stream().allMatch(Future::isDone)) {
+                                break;
+                            }
+                            continue;
+                        }
+                        JsonNode data = Api.JSON.readTree(e.data());
+                        assertThat(data.get("path").asText()).startsWith("/w");
+                        received.add(Long.parseLong(e.id()));
+                        lastId = e.id();
+                        if (done.stream().allMatch(Future::isDone) && Long.parseLong(e.id()) >= lastUnderW(api, start)) {
+                            break;
+                        }
+                    }
+                }
+                assertThat(target).isGreaterThanOrEqualTo(start);
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            writers.shutdown();
+
+            List<Long> expected = allUnderW(api, start);
+            assertThat(expected).hasSizeGreaterThanOrEqualTo(2_000);
+            assertThat(received).as("every event once, in order, across " + reconnects + " connections").isEqualTo(expected);
+        }
+    }
+
+    private static long lastUnderW(Api api, long start) {
+        List<Long> all = allUnderW(api, start);
+        return all.isEmpty() ? start : all.get(all.size() - 1);
+    }
+
+    private static List<Long> allUnderW(Api api, long start) {
+        List<Long> revs = new ArrayList<>();
+        long after = start;
+        while (true) {
+            JsonNode page = api.call("GET", "/v1/events?prefix=/w&limit=5000&after=" + after, null).json();
+            JsonNode events = page.get("events");
+            if (events.isEmpty()) {
+                return revs;
+            }
+            events.forEach(e -> revs.add(e.get("rev").asLong()));
+            after = revs.get(revs.size() - 1);
+        }
+    }
+
+    @DatabaseTest
+    void aWatcherThatFellBehindRetentionIsToldToResync(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db, Coordinator.Settings.defaults().withEventRetention(10))) {
+            Api api = h.api;
+            for (int i = 0; i < 30; i++) {
+                api.put("/f", Integer.toString(i));
+            }
+            h.coordinator.reaper().tick(); // prunes all but the last 10 revisions
+            try (SseReader sse = new SseReader(api.base + "/v1/watch?prefix=/", "1")) {
+                SseReader.SseEvent e = sse.next();
+                assertThat(e).isNotNull();
+                assertThat(e.event()).isEqualTo("resync");
+                JsonNode data = Api.JSON.readTree(e.data());
+                assertThat(data.get("horizon").asLong()).isGreaterThan(1);
+                api.put("/f", "after");
+                SseReader.SseEvent next = sse.next();
+                while (next == null) {
+                    next = sse.next();
+                }
+                assertThat(next.event()).isEqualTo("contents-modified");
+                assertThat(Long.parseLong(next.id())).isGreaterThan(data.get("currentRev").asLong());
+            }
+            JsonNode poll = api.call("GET", "/v1/events?after=0&waitMs=10", null).json();
+            assertThat(poll.get("resync").asBoolean()).isTrue();
+        }
+    }
+
+    @DatabaseTest
+    void aWatchByExactPathSeesOnlyThatNode(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            long from = h.coordinator.events().currentRevision();
+            api.put("/a", "1");
+            api.put("/ab", "2");
+            api.put("/a", "3");
+            JsonNode events = api.call("GET", "/v1/events?path=/a&waitMs=1000&after=" + from, null).json().get("events");
+            assertThat(events.findValuesAsText("path")).containsOnly("/a");
+            assertThat(events).hasSize(2);
+        }
+    }
+}
