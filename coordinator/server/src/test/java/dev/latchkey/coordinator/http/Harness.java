@@ -17,7 +17,11 @@ final class Harness implements AutoCloseable {
     }
 
     Harness(TestDatabase db, Coordinator.Settings settings) {
-        this.coordinator = new Coordinator(new StoreConfig(db.jdbcUrl(), db.user(), db.password(), 40), settings);
+        this(db.jdbcUrl(), db.user(), db.password(), settings);
+    }
+
+    Harness(String url, String user, String password, Coordinator.Settings settings) {
+        this.coordinator = new Coordinator(new StoreConfig(url, user, password, 40), settings);
         this.http = new HttpApi(coordinator);
         int port = http.start("127.0.0.1", 0);
         this.api = new Api("http://127.0.0.1:" + port);

@@ -1,0 +1,60 @@
+package dev.latchkey.coordinator.http;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A coordinator in a separate JVM ({@code Main serve}), on the same database as the test's. */
+final class CoordinatorProcess implements AutoCloseable {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on (http://[^ ]+)");
+    private final Process process;
+    final Api api;
+
+    CoordinatorProcess(String jdbcUrl, String user, String password) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "dev.latchkey.coordinator.Main", "serve", "--port", "0", "--db-url", jdbcUrl, "--db-user", user, "--db-password", password));
+        pb.redirectErrorStream(true);
+        this.process = pb.start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        String url = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        StringBuilder seen = new StringBuilder();
+        while (url == null && System.nanoTime() < deadline) {
+            String line = out.readLine();
+            if (line == null) {
+                break;
+            }
+            seen.append(line).append('\n');
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                url = m.group(1);
+            }
+        }
+        if (url == null) {
+            process.destroyForcibly();
+            throw new IllegalStateException("the second coordinator did not start:\n" + seen);
+        }
+        Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
+        this.api = new Api(url);
+    }
+
+    /** Kills the process at once, as a crash would. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            kill();
+        }
+    }
+}

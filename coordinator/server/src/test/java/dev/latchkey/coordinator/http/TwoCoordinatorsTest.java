@@ -1,0 +1,103 @@
+package dev.latchkey.coordinator.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.testing.Database;
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Two coordinator processes on one database behave as one service. (H2 is shared between the two
+ * JVMs through its TCP server, as a user running several coordinators on H2 would have to.)
+ */
+class TwoCoordinatorsTest {
+
+    /** The URL both processes use: the test database's, or for H2 the same database over TCP. */
+    private static final class Shared implements AutoCloseable {
+        final String url;
+        final String user;
+        final String password;
+        private final org.h2.tools.Server server;
+
+        Shared(TestDatabase db) throws Exception {
+            user = db.user();
+            password = db.password();
+            if (db.database() == Database.H2) {
+                server = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifExists").start();
+                url = "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/mem:" + db.name();
+                try (var keep = db.connect()) {
+                    keep.isValid(1); // the in-memory database exists before the TCP clients ask for it
+                }
+            } else {
+                server = null;
+                url = db.jdbcUrl();
+            }
+        }
+
+        Harness harness() {
+            return new Harness(url, user, password, dev.latchkey.coordinator.core.Coordinator.Settings.defaults());
+        }
+
+        CoordinatorProcess process() throws Exception {
+            return new CoordinatorProcess(url, user, password);
+        }
+
+        @Override
+        public void close() {
+            if (server != null) {
+                server.stop();
+            }
+        }
+    }
+
+    @DatabaseTest
+    void locksWaitersAndWatchersWorkAcrossCoordinators(TestDatabase db) throws Exception {
+        try (Shared shared = new Shared(db); Harness one = shared.harness(); CoordinatorProcess two = shared.process()) {
+            Api a = one.api;
+            Api b = two.api;
+            String holder = a.openSession(30_000);
+            String waiter = b.openSession(30_000);
+
+            // a lock taken through one blocks through the other
+            assertThat(a.acquire("/shared", holder, "exclusive", 0, 0).status()).isEqualTo(200);
+            assertThat(b.acquire("/shared", waiter, "exclusive", 0, 0).status()).isEqualTo(409);
+
+            // a waiter on two is woken by a release on one
+            CompletableFuture<Api.Reply> waiting = CompletableFuture.supplyAsync(() -> b.acquire("/shared", waiter, "exclusive", 20_000, 0));
+            Thread.sleep(500);
+            assertThat(waiting).isNotDone();
+            long released = System.nanoTime();
+            assertThat(a.release("/shared", holder).status()).isEqualTo(204);
+            Api.Reply granted = waiting.get();
+            long wakeMs = (System.nanoTime() - released) / 1_000_000;
+            assertThat(granted.status()).as(granted.body()).isEqualTo(200);
+            assertThat(wakeMs).as("woken by the release, not by a slow poll").isLessThan(1_000);
+
+            // a watcher on two sees a change made through one
+            long from = b.call("GET", "/v1/events?after=0&limit=1", null).json().get("lastRev").asLong();
+            long after = one.coordinator.events().currentRevision();
+            CompletableFuture<JsonNode> watching = CompletableFuture.supplyAsync(
+                    () -> b.call("GET", "/v1/events?prefix=/cfg&waitMs=10000&after=" + after, null).json());
+            Thread.sleep(200);
+            assertThat(a.put("/cfg", "v1").status()).isEqualTo(201);
+            JsonNode seen = watching.get();
+            assertThat(seen.get("events").findValuesAsText("path")).contains("/cfg");
+            assertThat(from).isGreaterThanOrEqualTo(0);
+        }
+    }
+
+    @DatabaseTest
+    void whenOneCoordinatorDiesTheOtherServesTheSameSessionAndLock(TestDatabase db) throws Exception {
+        try (Shared shared = new Shared(db); Harness survivor = shared.harness(); CoordinatorProcess doomed = shared.process()) {
+            String session = doomed.api.openSession(10_000);
+            Api.Reply grant = doomed.api.acquire("/job", session, "exclusive", 0, 0);
+            assertThat(grant.status()).isEqualTo(200);
+            doomed.kill();
+            assertThat(survivor.api.keepAlive(session).status()).isEqualTo(200);
+            assertThat(survivor.api.check(grant.json().get("sequencer").asText())).isTrue();
+            assertThat(survivor.api.release("/job", session).status()).isEqualTo(204);
+        }
+    }
+}
