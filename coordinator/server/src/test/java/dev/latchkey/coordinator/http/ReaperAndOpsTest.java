@@ -1,0 +1,72 @@
+package dev.latchkey.coordinator.http;
+
+import static dev.latchkey.coordinator.store.Schema.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import java.time.Duration;
+
+class ReaperAndOpsTest {
+
+    private static final Coordinator.Settings MANUAL_REAPER =
+            new Coordinator.Settings(Duration.ofMillis(20), Duration.ofHours(1), Duration.ofSeconds(5), 100_000);
+
+    private static void setTickAndExpiry(Harness h, String session, long tickAgoMs, long expiredAgoMs) {
+        h.coordinator.store().read(c -> {
+            try {
+                long now = h.coordinator.store().nowMillis(c);
+                var dsl = h.coordinator.store().dsl(c);
+                dsl.update(CELL).set(CELL_VALUE, now - tickAgoMs).where(CELL_NAME.eq("reaper_tick")).execute();
+                dsl.update(SESSION).set(SESSION_EXPIRES, now - expiredAgoMs).where(SESSION_ID.eq(session)).execute();
+                return null;
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    /** After a store outage longer than the threshold, leases are extended by the outage before anything is reaped. */
+    @DatabaseTest
+    void anOutageExtendsLeasesInsteadOfExpiringThem(TestDatabase db) {
+        try (Harness h = new Harness(db, MANUAL_REAPER)) {
+            Api api = h.api;
+            String session = api.openSession(2_000);
+            String sequencer = api.acquire("/job", session, "exclusive", 0, 0).json().get("sequencer").asText();
+            setTickAndExpiry(h, session, 30_000, 1_000); // 30 s without a tick; the lease ran out 1 s ago
+            assertThat(h.coordinator.reaper().tick()).as("sessions expired").isZero();
+            assertThat(api.keepAlive(session).status()).isEqualTo(200);
+            assertThat(api.check(sequencer)).isTrue();
+        }
+    }
+
+    @DatabaseTest
+    void withoutAnOutageAnExpiredLeaseIsReaped(TestDatabase db) {
+        try (Harness h = new Harness(db, MANUAL_REAPER)) {
+            Api api = h.api;
+            String session = api.openSession(2_000);
+            String sequencer = api.acquire("/job", session, "exclusive", 0, 0).json().get("sequencer").asText();
+            setTickAndExpiry(h, session, 100, 1_000);
+            assertThat(api.keepAlive(session).status()).as("expiry is the database clock's call").isEqualTo(404);
+            assertThat(h.coordinator.reaper().tick()).isEqualTo(1);
+            assertThat(api.check(sequencer)).isFalse();
+        }
+    }
+
+    @DatabaseTest
+    void healthAndMetricsReportTheStore(TestDatabase db) {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            String session = api.openSession(10_000);
+            api.acquire("/job", session, "exclusive", 0, 0);
+            Api.Reply health = api.call("GET", "/v1/health", null);
+            assertThat(health.status()).isEqualTo(200);
+            assertThat(health.json().get("store").asText()).isEqualTo("reachable");
+            String metrics = api.call("GET", "/metrics", null).body();
+            assertThat(metrics).contains("latchkey_sessions 1.0", "latchkey_locks_held 1.0", "latchkey_lock_waiters 0.0",
+                    "latchkey_event_lag", "latchkey_http_requests_seconds_count");
+            assertThat(api.call("GET", "/v1/nope", null).status()).isEqualTo(404);
+        }
+    }
+}
