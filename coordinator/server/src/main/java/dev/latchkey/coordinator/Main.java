@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator;
 
+import dev.latchkey.coordinator.cli.ClientCommands;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.http.HttpApi;
 import dev.latchkey.coordinator.store.StoreConfig;
@@ -14,7 +15,9 @@ import picocli.CommandLine.Option;
 /** {@code java -jar latchkey-coordinator.jar serve [options]}. */
 @Command(name = "latchkey-coordinator", mixinStandardHelpOptions = true, version = "latchkey-coordinator 0.1.0",
         description = "The Latchkey coordinator: Chubby-style locks, files, watches and election on a SQL database.",
-        subcommands = {Main.Serve.class})
+        subcommands = {Main.Serve.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
+                ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
+                ClientCommands.Elect.class, ClientCommands.Sessions.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec

@@ -1,0 +1,226 @@
+package dev.latchkey.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Java client of the Latchkey coordinator. It talks to a list of coordinators and moves to the
+ * next when one cannot be reached, so a session outlives any single coordinator.
+ *
+ * <pre>{@code
+ * try (LatchkeyClient client = LatchkeyClient.connect("http://c1:7700", "http://c2:7700");
+ *      Session session = client.openSession(Session.Options.defaults().owner("shop-1"))) {
+ *     try (Lease lease = session.acquire("/locks/restock", Duration.ofSeconds(10))) {
+ *         fencedTable.update(id, lease.sequencer()::generation)...;
+ *     }
+ * }
+ * }</pre>
+ */
+public final class LatchkeyClient implements AutoCloseable {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<URI> servers;
+    private final HttpClient http;
+    private final AtomicInteger current = new AtomicInteger();
+    private final Duration requestTimeout;
+
+    private LatchkeyClient(List<URI> servers, Duration connectTimeout, Duration requestTimeout) {
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("at least one coordinator URL is needed");
+        }
+        this.servers = List.copyOf(servers);
+        this.requestTimeout = requestTimeout;
+        this.http = HttpClient.newBuilder().connectTimeout(connectTimeout).build();
+    }
+
+    /** A client for these coordinators (e.g. {@code http://127.0.0.1:7700}), tried in turn. */
+    public static LatchkeyClient connect(String... urls) {
+        List<URI> uris = new ArrayList<>();
+        for (String url : urls) {
+            for (String part : url.split(",")) {
+                if (!part.isBlank()) {
+                    uris.add(URI.create(part.trim().replaceAll("/+$", "")));
+                }
+            }
+        }
+        return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30));
+    }
+
+    public List<URI> servers() {
+        return servers;
+    }
+
+    /** Opens a session that keeps itself alive in the background. */
+    public Session openSession(Session.Options options) {
+        return new Session(this, options);
+    }
+
+    /** Reads a file (through no cache: see {@link Session#read} for the cached read). */
+    public FileContent read(String path) {
+        Response r = send("GET", "/v1/nodes" + path, null, Map.of(), Duration.ZERO);
+        if (!r.headers().containsKey("x-latchkey-stat")) {
+            throw new LatchkeyException(409, "is-a-directory", path + " is a directory");
+        }
+        return new FileContent(r.body(), parse(r.headers().get("x-latchkey-stat"), NodeStat.class));
+    }
+
+    public NodeStat stat(String path) {
+        return parse(send("GET", "/v1/nodes" + path + "?stat", null, Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
+    }
+
+    public List<NodeStat> list(String path) {
+        String p = path.equals("/") ? "" : path;
+        JsonNode children = send("GET", "/v1/nodes" + p + "?children", null, Map.of(), Duration.ZERO).json().get("children");
+        List<NodeStat> out = new ArrayList<>();
+        children.forEach(c -> out.add(JSON.convertValue(c, NodeStat.class)));
+        return out;
+    }
+
+    /** Writes a whole file; with {@code ifGeneration} only over that content generation (else 412). */
+    public NodeStat write(String path, byte[] content, Long ifGeneration) {
+        Map<String, String> headers = ifGeneration == null ? Map.of() : Map.of("If-Match", "\"" + ifGeneration + "\"");
+        return parse(send("PUT", "/v1/nodes" + path, content, headers, Duration.ZERO).bodyText(), NodeStat.class);
+    }
+
+    /** Creates a file that must not exist yet. */
+    public NodeStat create(String path, byte[] content) {
+        return parse(send("PUT", "/v1/nodes" + path, content, Map.of("If-None-Match", "*"), Duration.ZERO).bodyText(), NodeStat.class);
+    }
+
+    public NodeStat mkdir(String path) {
+        return parse(send("PUT", "/v1/nodes" + path + "?type=directory", new byte[0], Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
+    }
+
+    public void delete(String path, Long ifGeneration) {
+        Map<String, String> headers = ifGeneration == null ? Map.of() : Map.of("If-Match", "\"" + ifGeneration + "\"");
+        send("DELETE", "/v1/nodes" + path, null, headers, Duration.ZERO);
+    }
+
+    /** Whether the coordinator still counts this sequencer's grant as held. */
+    public boolean check(Sequencer sequencer) {
+        return send("POST", "/v1/sequencers/check", json(Map.of("sequencer", sequencer.encode())), Map.of(), Duration.ZERO)
+                .json().get("valid").asBoolean();
+    }
+
+    /** The newest committed revision of the coordinator's event log. */
+    public long currentRevision() {
+        return send("GET", "/v1/events?limit=1&waitMs=0", null, Map.of(), Duration.ZERO).json().get("lastRev").asLong();
+    }
+
+    /** The sessions the coordinator knows. */
+    public JsonNode sessions() {
+        return send("GET", "/v1/sessions", null, Map.of(), Duration.ZERO).json();
+    }
+
+    /**
+     * Watches a subtree (or, with {@code exact}, one node) from after {@code fromRev} (or from now when
+     * negative). Events arrive in revision order, each once, across reconnects and coordinator moves.
+     */
+    public Watch watch(String prefix, boolean exact, long fromRev, Watch.Listener listener) {
+        return new Watch(this, prefix, exact, fromRev, listener);
+    }
+
+    // ---- transport ------------------------------------------------------------------------------
+
+    record Response(int status, byte[] body, Map<String, String> headers) {
+        String bodyText() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+
+        JsonNode json() {
+            try {
+                return body.length == 0 ? null : JSON.readTree(body);
+            } catch (IOException e) {
+                return null;
+            }
+        }
+    }
+
+    /**
+     * Sends a request to the current coordinator, moving to the next when one cannot be reached or
+     * says its store is unavailable; refusals (4xx) are thrown as {@link LatchkeyException}s.
+     */
+    Response send(String method, String path, byte[] body, Map<String, String> headers, Duration extraTimeout) {
+        LatchkeyException last = null;
+        for (int attempt = 0; attempt < servers.size(); attempt++) {
+            int index = Math.floorMod(current.get(), servers.size());
+            URI base = servers.get(index);
+            try {
+                Response r = sendTo(base, method, path, body, headers, extraTimeout);
+                if (r.status() == 503 || r.status() == 502) {
+                    last = problem(r);
+                    current.compareAndSet(index, index + 1);
+                    continue;
+                }
+                if (r.status() >= 400) {
+                    throw problem(r);
+                }
+                return r;
+            } catch (IOException e) {
+                last = new LatchkeyException("coordinator " + base + " unreachable: " + e, e);
+                current.compareAndSet(index, index + 1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new LatchkeyException("interrupted", e);
+            }
+        }
+        throw last;
+    }
+
+    Response sendTo(URI base, String method, String path, byte[] body, Map<String, String> headers, Duration extraTimeout)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(requestTimeout.plus(extraTimeout))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        headers.forEach(b::header);
+        HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        Map<String, String> h = new java.util.HashMap<>();
+        r.headers().map().forEach((k, v) -> h.put(k.toLowerCase(java.util.Locale.ROOT), v.get(0)));
+        return new Response(r.statusCode(), r.body(), h);
+    }
+
+    private static LatchkeyException problem(Response r) {
+        JsonNode p = r.json();
+        String type = p != null && p.has("type") ? p.get("type").asText() : "http-" + r.status();
+        String detail = p != null && p.has("detail") ? p.get("detail").asText() : r.bodyText();
+        return new LatchkeyException(r.status(), type.substring(type.lastIndexOf('/') + 1), detail);
+    }
+
+    static byte[] json(Object value) {
+        try {
+            return JSON.writeValueAsBytes(value);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static <T> T parse(String text, Class<T> type) {
+        try {
+            return JSON.readValue(Objects.requireNonNull(text, "missing body"), type);
+        } catch (IOException e) {
+            throw new LatchkeyException(0, "bad-response", "unexpected answer from the coordinator: " + text);
+        }
+    }
+
+    static String encode(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        http.close();
+    }
+}

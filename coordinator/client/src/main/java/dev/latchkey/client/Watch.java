@@ -1,0 +1,93 @@
+package dev.latchkey.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A running watch: a background thread long-polls the event log from its cursor, so no event is
+ * missed or repeated across reconnects or a move to another coordinator. Close it to stop.
+ */
+public final class Watch implements AutoCloseable {
+
+    /** Receives events in revision order, on the watch's own thread. */
+    @FunctionalInterface
+    public interface Listener {
+        void onEvent(WatchEvent event);
+    }
+
+    private final LatchkeyClient client;
+    private final String target;
+    private final Listener listener;
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile long cursor;
+
+    Watch(LatchkeyClient client, String target, boolean exact, long fromRev, Listener listener) {
+        this.client = client;
+        this.target = (exact ? "path=" : "prefix=") + LatchkeyClient.encode(target);
+        this.listener = listener;
+        this.cursor = fromRev;
+        this.thread = Thread.ofVirtual().name("latchkey-watch " + target).start(this::loop);
+    }
+
+    /** The revision of the last event delivered (resume a new watch from here). */
+    public long cursor() {
+        return cursor;
+    }
+
+    private void loop() {
+        while (running) {
+            try {
+                String after = cursor < 0 ? "" : "&after=" + cursor;
+                JsonNode page = client.send("GET", "/v1/events?" + target + after + "&waitMs=5000&limit=1000", null, Map.of(),
+                        Duration.ofSeconds(6)).json();
+                if (page.path("resync").asBoolean(false)) {
+                    long last = page.get("lastRev").asLong();
+                    deliver(new WatchEvent(last, "/", "resync", null, null));
+                    cursor = last;
+                    continue;
+                }
+                for (JsonNode e : page.get("events")) {
+                    if (!running) {
+                        return;
+                    }
+                    WatchEvent event = new WatchEvent(e.get("rev").asLong(), e.get("path").asText(), e.get("kind").asText(),
+                            e.hasNonNull("detail") ? e.get("detail").asText() : null, e.hasNonNull("session") ? e.get("session").asText() : null);
+                    deliver(event);
+                    cursor = event.rev();
+                }
+                if (cursor < 0) {
+                    cursor = page.get("lastRev").asLong();
+                }
+            } catch (LatchkeyException e) {
+                pause(); // every coordinator unreachable: try again shortly from the same cursor
+            } catch (RuntimeException e) {
+                pause();
+            }
+        }
+    }
+
+    private void deliver(WatchEvent event) {
+        try {
+            listener.onEvent(event);
+        } catch (RuntimeException e) {
+            System.getLogger(Watch.class.getName()).log(System.Logger.Level.WARNING, "watch listener failed", e);
+        }
+    }
+
+    private void pause() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            running = false;
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+    }
+
+}

@@ -1,0 +1,282 @@
+package dev.latchkey.coordinator.cli;
+
+import dev.latchkey.client.FileContent;
+import dev.latchkey.client.LatchkeyClient;
+import dev.latchkey.client.LatchkeyException;
+import dev.latchkey.client.LeaderElection;
+import dev.latchkey.client.Lease;
+import dev.latchkey.client.NodeStat;
+import dev.latchkey.client.Sequencer;
+import dev.latchkey.client.Session;
+import dev.latchkey.client.SessionListener;
+import dev.latchkey.client.Watch;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** The command-line tool's subcommands: clients of a running coordinator. */
+public final class ClientCommands {
+
+    private ClientCommands() {
+    }
+
+    /** Exit code when a lock or an election could not be won within the wait. */
+    public static final int BUSY = 3;
+    /** Exit code when the session expired while a command ran under its lock (the command is stopped). */
+    public static final int SESSION_LOST = 75;
+
+    /** Options every client subcommand shares. */
+    static final class Server {
+        @Option(names = "--server", defaultValue = "${env:LATCHKEY_SERVER:-http://127.0.0.1:7700}",
+                description = "coordinator URL(s), comma-separated (default: $LATCHKEY_SERVER or ${DEFAULT-VALUE})")
+        String urls;
+
+        LatchkeyClient connect() {
+            return LatchkeyClient.connect(urls);
+        }
+    }
+
+    abstract static class Base implements Callable<Integer> {
+        @CommandLine.Mixin
+        Server server = new Server();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        PrintWriter out() {
+            return spec.commandLine().getOut();
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            try (LatchkeyClient client = server.connect()) {
+                return run(client);
+            } catch (LatchkeyException e) {
+                spec.commandLine().getErr().println("error: " + e.getMessage() + (e.status() > 0 ? " (" + e.type() + ")" : ""));
+                return e.is("lock-busy") ? BUSY : 1;
+            }
+        }
+
+        abstract int run(LatchkeyClient client) throws Exception;
+    }
+
+    @Command(name = "ls", description = "Lists a directory.")
+    public static final class Ls extends Base {
+        @Parameters(index = "0", defaultValue = "/", description = "directory (default: /)")
+        String path;
+
+        @Option(names = "-l", description = "long listing: generation, length, ephemeral owner")
+        boolean longFormat;
+
+        @Override
+        int run(LatchkeyClient client) {
+            for (NodeStat s : client.list(path)) {
+                String name = s.path().substring(s.path().lastIndexOf('/') + 1) + (s.directory() ? "/" : "");
+                out().println(longFormat ? String.format(Locale.ROOT, "%s %6d %8d %s%s", s.directory() ? "d" : "-",
+                        s.contentGeneration(), s.length(), name, s.ephemeral() ? "  (ephemeral " + s.ephemeralSession() + ")" : "") : name);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "cat", description = "Prints a file's contents.")
+    public static final class Cat extends Base {
+        @Parameters(index = "0")
+        String path;
+
+        @Override
+        int run(LatchkeyClient client) {
+            FileContent f = client.read(path);
+            out().print(f.text());
+            out().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "stat", description = "Prints a node's stat as JSON.")
+    public static final class Stat extends Base {
+        @Parameters(index = "0")
+        String path;
+
+        @Override
+        int run(LatchkeyClient client) throws Exception {
+            out().println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(client.stat(path)));
+            return 0;
+        }
+    }
+
+    @Command(name = "put", description = "Writes a file from an argument, a file (@FILE) or standard input (-).")
+    public static final class Put extends Base {
+        @Parameters(index = "0")
+        String path;
+
+        @Parameters(index = "1", defaultValue = "-", description = "content, @FILE, or - for standard input")
+        String content;
+
+        @Option(names = "--if-generation", description = "write only over this content generation (compare-and-set)")
+        Long ifGeneration;
+
+        @Option(names = "--create", description = "fail if the file exists")
+        boolean create;
+
+        @Option(names = "--mkdir", description = "create a directory instead")
+        boolean mkdir;
+
+        @Override
+        int run(LatchkeyClient client) throws IOException {
+            if (mkdir) {
+                client.mkdir(path);
+                return 0;
+            }
+            byte[] bytes = content.equals("-") ? readAll(System.in)
+                    : content.startsWith("@") ? Files.readAllBytes(Path.of(content.substring(1))) : content.getBytes(StandardCharsets.UTF_8);
+            NodeStat s = create ? client.create(path, bytes) : client.write(path, bytes, ifGeneration);
+            out().println("generation " + s.contentGeneration());
+            return 0;
+        }
+
+        private static byte[] readAll(InputStream in) throws IOException {
+            return in.readAllBytes();
+        }
+    }
+
+    @Command(name = "rm", description = "Deletes a node (a directory must be empty).")
+    public static final class Rm extends Base {
+        @Parameters(index = "0")
+        String path;
+
+        @Option(names = "--if-generation")
+        Long ifGeneration;
+
+        @Override
+        int run(LatchkeyClient client) {
+            client.delete(path, ifGeneration);
+            return 0;
+        }
+    }
+
+    @Command(name = "sessions", description = "Lists the sessions the coordinator knows.")
+    public static final class Sessions extends Base {
+        @Override
+        int run(LatchkeyClient client) {
+            client.sessions().forEach(s -> out().printf(Locale.ROOT, "%s  owner=%s  ttl=%dms  remaining=%dms%n", s.get("id").asText(),
+                    s.get("owner").asText(), s.get("ttlMs").asLong(), s.get("remainingMs").asLong()));
+            return 0;
+        }
+    }
+
+    @Command(name = "watch", description = "Prints events under a path as they happen (one line each) until interrupted.")
+    public static final class WatchCommand extends Base {
+        @Parameters(index = "0", defaultValue = "/")
+        String path;
+
+        @Option(names = "--from-rev", defaultValue = "-1", description = "start after this revision (default: now)")
+        long fromRev;
+
+        @Option(names = "--count", defaultValue = "0", description = "stop after this many events (0: never)")
+        int count;
+
+        @Override
+        int run(LatchkeyClient client) throws InterruptedException {
+            CountDownLatch done = new CountDownLatch(count > 0 ? count : 1);
+            try (Watch ignored = client.watch(path, false, fromRev, e -> {
+                synchronized (this) {
+                    out().printf(Locale.ROOT, "%d %s %s%s%s%n", e.rev(), e.kind(), e.path(), e.detail() == null ? "" : " " + e.detail(),
+                            e.session() == null ? "" : " session=" + e.session());
+                    out().flush();
+                }
+                if (count > 0) {
+                    done.countDown();
+                }
+            })) {
+                done.await();
+            }
+            return 0;
+        }
+    }
+
+    /** Runs a command while holding something, like flock: its exit code passes through. */
+    abstract static class Holding extends Base {
+        @Option(names = "--wait", defaultValue = "PT87600H", description = "how long to wait, ISO-8601 (e.g. PT30S; default: for ever)")
+        Duration wait;
+
+        @Option(names = "--ttl", defaultValue = "PT12S", description = "session TTL (default: ${DEFAULT-VALUE})")
+        Duration ttl;
+
+        @Parameters(index = "1..*", arity = "1..*", description = "the command to run, after --")
+        List<String> command;
+
+        int runHolding(Session session, Sequencer sequencer) throws Exception {
+            ProcessBuilder pb = new ProcessBuilder(command).inheritIO();
+            pb.environment().put("LATCHKEY_SEQUENCER", sequencer.encode());
+            pb.environment().put("LATCHKEY_GENERATION", Long.toString(sequencer.generation()));
+            pb.environment().put("LATCHKEY_SESSION", session.id());
+            Process process = pb.start();
+            boolean[] lost = new boolean[1];
+            session.addListener(new SessionListener() {
+                @Override
+                public void onExpired() {
+                    lost[0] = true;
+                    process.destroy();
+                }
+            });
+            int code = process.waitFor();
+            if (lost[0]) {
+                spec.commandLine().getErr().println("error: the session expired while the command ran; it was stopped");
+                return SESSION_LOST;
+            }
+            return code;
+        }
+    }
+
+    @Command(name = "lock", description = "Runs a command while holding a lock; LATCHKEY_SEQUENCER holds the sequencer.")
+    public static final class Lock extends Holding {
+        @Parameters(index = "0", description = "the lock's path")
+        String path;
+
+        @Option(names = "--shared", description = "take the lock in shared mode")
+        boolean shared;
+
+        @Override
+        int run(LatchkeyClient client) throws Exception {
+            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey lock").cache(false));
+                    Lease lease = session.acquire(path, shared ? Sequencer.Mode.SHARED : Sequencer.Mode.EXCLUSIVE, wait, Duration.ZERO)) {
+                return runHolding(session, lease.sequencer());
+            }
+        }
+    }
+
+    @Command(name = "elect", description = "Campaigns in an election and runs a command as the leader.")
+    public static final class Elect extends Holding {
+        @Parameters(index = "0", description = "the election's name")
+        String name;
+
+        @Option(names = "--value", defaultValue = "", description = "what observers read as the leader's value")
+        String value;
+
+        @Override
+        int run(LatchkeyClient client) throws Exception {
+            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey elect").cache(false));
+                    LeaderElection election = new LeaderElection(session, name, value)) {
+                election.start();
+                if (!election.awaitLeadership(wait)) {
+                    spec.commandLine().getErr().println("error: not elected within " + wait);
+                    return BUSY;
+                }
+                return runHolding(session, election.sequencer().orElseThrow());
+            }
+        }
+    }
+}
