@@ -150,6 +150,11 @@ public final class LatchkeyClient implements AutoCloseable {
         }
     }
 
+    /** Like {@link #send}, but with this total timeout per coordinator tried (keep-alives must not hang for long). */
+    Response sendWithin(String method, String path, byte[] body, Duration timeout) {
+        return send(method, path, body, Map.of(), timeout.negated());
+    }
+
     /**
      * Sends a request to the current coordinator, moving to the next when one cannot be reached or
      * says its store is unavailable; refusals (4xx) are thrown as {@link LatchkeyException}s.
@@ -183,7 +188,8 @@ public final class LatchkeyClient implements AutoCloseable {
 
     Response sendTo(URI base, String method, String path, byte[] body, Map<String, String> headers, Duration extraTimeout)
             throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(requestTimeout.plus(extraTimeout))
+        Duration timeout = extraTimeout.isNegative() ? extraTimeout.negated() : requestTimeout.plus(extraTimeout);
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(b::header);
         HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());

@@ -16,7 +16,7 @@ import java.util.Set;
  * renders bounded waits as session settings it never restores ({@code SET LOCAL lock_timeout} on
  * PostgreSQL, a multi-statement on MySQL) and only whole seconds.
  */
-final class LockClause {
+public final class LockClause {
 
     /** Databases that spell a shared row lock {@code LOCK IN SHARE MODE}. */
     static final Set<DatabaseKind> SHARE_MODE_SPELLING = EnumSet.of(MARIADB);
@@ -42,7 +42,7 @@ final class LockClause {
     private LockClause() {
     }
 
-    static String render(DatabaseKind kind, LockMode mode, WaitPolicy wait) {
+    public static String render(DatabaseKind kind, LockMode mode, WaitPolicy wait) {
         String lock;
         if (mode == LockMode.UPDATE || NO_SHARED_ROW_LOCK.contains(kind)) {
             lock = " FOR UPDATE";

@@ -11,12 +11,12 @@ import java.time.Duration;
 import java.util.Map;
 
 /** A tiny test client for the HTTP API: raw calls, JSON in and out. */
-final class Api {
+public final class Api {
 
     static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    final String base;
+    public final String base;
 
     Api(String base) {
         this.base = base;

@@ -9,11 +9,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** A coordinator in a separate JVM ({@code Main serve}), on the same database as the test's. */
-final class CoordinatorProcess implements AutoCloseable {
+public final class CoordinatorProcess implements AutoCloseable {
 
     private static final Pattern LISTENING = Pattern.compile("listening on (http://[^ ]+)");
     private final Process process;
-    final Api api;
+    public final Api api;
 
     CoordinatorProcess(String jdbcUrl, String user, String password) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -45,7 +45,7 @@ final class CoordinatorProcess implements AutoCloseable {
     }
 
     /** Kills the process at once, as a crash would. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
     }

@@ -6,17 +6,17 @@ import dev.latchkey.testing.TestDatabase;
 import java.time.Duration;
 
 /** A coordinator serving HTTP on a free port, in this JVM, on a test database. */
-final class Harness implements AutoCloseable {
+public final class Harness implements AutoCloseable {
 
-    final Coordinator coordinator;
+    public final Coordinator coordinator;
     final HttpApi http;
-    final Api api;
+    public final Api api;
 
-    Harness(TestDatabase db) {
+    public Harness(TestDatabase db) {
         this(db, Coordinator.Settings.defaults());
     }
 
-    Harness(TestDatabase db, Coordinator.Settings settings) {
+    public Harness(TestDatabase db, Coordinator.Settings settings) {
         this(db.jdbcUrl(), db.user(), db.password(), settings);
     }
 
@@ -27,7 +27,7 @@ final class Harness implements AutoCloseable {
         this.api = new Api("http://127.0.0.1:" + port);
     }
 
-    static Coordinator.Settings fastReaper() {
+    public static Coordinator.Settings fastReaper() {
         return new Coordinator.Settings(Duration.ofMillis(20), Duration.ofMillis(100), Duration.ofSeconds(5), 100_000);
     }
 

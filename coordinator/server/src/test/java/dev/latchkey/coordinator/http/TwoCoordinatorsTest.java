@@ -14,47 +14,9 @@ import java.util.concurrent.CompletableFuture;
  */
 class TwoCoordinatorsTest {
 
-    /** The URL both processes use: the test database's, or for H2 the same database over TCP. */
-    private static final class Shared implements AutoCloseable {
-        final String url;
-        final String user;
-        final String password;
-        private final org.h2.tools.Server server;
-
-        Shared(TestDatabase db) throws Exception {
-            user = db.user();
-            password = db.password();
-            if (db.database() == Database.H2) {
-                server = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifExists").start();
-                url = "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/mem:" + db.name();
-                try (var keep = db.connect()) {
-                    keep.isValid(1); // the in-memory database exists before the TCP clients ask for it
-                }
-            } else {
-                server = null;
-                url = db.jdbcUrl();
-            }
-        }
-
-        Harness harness() {
-            return new Harness(url, user, password, dev.latchkey.coordinator.core.Coordinator.Settings.defaults());
-        }
-
-        CoordinatorProcess process() throws Exception {
-            return new CoordinatorProcess(url, user, password);
-        }
-
-        @Override
-        public void close() {
-            if (server != null) {
-                server.stop();
-            }
-        }
-    }
-
     @DatabaseTest
     void locksWaitersAndWatchersWorkAcrossCoordinators(TestDatabase db) throws Exception {
-        try (Shared shared = new Shared(db); Harness one = shared.harness(); CoordinatorProcess two = shared.process()) {
+        try (SharedDatabase shared = new SharedDatabase(db); Harness one = shared.harness(); CoordinatorProcess two = shared.process()) {
             Api a = one.api;
             Api b = two.api;
             String holder = a.openSession(30_000);
@@ -90,7 +52,7 @@ class TwoCoordinatorsTest {
 
     @DatabaseTest
     void whenOneCoordinatorDiesTheOtherServesTheSameSessionAndLock(TestDatabase db) throws Exception {
-        try (Shared shared = new Shared(db); Harness survivor = shared.harness(); CoordinatorProcess doomed = shared.process()) {
+        try (SharedDatabase shared = new SharedDatabase(db); Harness survivor = shared.harness(); CoordinatorProcess doomed = shared.process()) {
             String session = doomed.api.openSession(10_000);
             Api.Reply grant = doomed.api.acquire("/job", session, "exclusive", 0, 0);
             assertThat(grant.status()).isEqualTo(200);
