@@ -22,8 +22,8 @@ public final class Api {
         this.base = base;
     }
 
-    record Reply(int status, String body, Map<String, java.util.List<String>> headers) {
-        JsonNode json() {
+    public record Reply(int status, String body, Map<String, java.util.List<String>> headers) {
+        public JsonNode json() {
             try {
                 return JSON.readTree(body);
             } catch (IOException e) {
@@ -37,7 +37,7 @@ public final class Api {
         }
     }
 
-    Reply call(String method, String path, String body, String... headers) {
+    public Reply call(String method, String path, String body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         for (int i = 0; i < headers.length; i += 2) {
