@@ -29,6 +29,7 @@ public final class Main implements Callable<Integer> {
 
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setExpandAtFiles(false); // "put /f @file.txt" means the file's content, not picocli's argument files
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {

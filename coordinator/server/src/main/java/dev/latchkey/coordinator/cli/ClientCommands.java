@@ -191,7 +191,11 @@ public final class ClientCommands {
         @Override
         int run(LatchkeyClient client) throws InterruptedException {
             CountDownLatch done = new CountDownLatch(count > 0 ? count : 1);
+            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(count > 0 ? count : Integer.MAX_VALUE);
             try (Watch ignored = client.watch(path, false, fromRev, e -> {
+                if (left.getAndDecrement() <= 0) {
+                    return; // --count reached: the rest of this page is not printed
+                }
                 synchronized (this) {
                     out().printf(Locale.ROOT, "%d %s %s%s%s%n", e.rev(), e.kind(), e.path(), e.detail() == null ? "" : " " + e.detail(),
                             e.session() == null ? "" : " session=" + e.session());

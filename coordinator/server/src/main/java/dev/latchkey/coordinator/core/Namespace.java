@@ -174,12 +174,29 @@ public final class Namespace {
         tx.emit(Paths.parent(path), Event.Kind.CHILD_REMOVED, Paths.name(path), null);
     }
 
-    /** Creates a file node if absent (for locks on paths nobody wrote yet); returns whether it existed. */
+    /**
+     * Creates a file node if absent, with any missing parent directories (a lock on
+     * {@code /locks/jobs/nightly} needs no set-up); a parent that is a file is refused.
+     */
     static void ensureFile(WriteTx tx, String path) {
-        if (!tx.dsl().fetchExists(NODE, NODE_PATH.eq(path))) {
-            requireParentDirectory(tx, path);
-            insert(tx, path, false, new byte[0], null);
+        if (tx.dsl().fetchExists(NODE, NODE_PATH.eq(path))) {
+            return;
         }
+        java.util.Deque<String> missing = new java.util.ArrayDeque<>();
+        for (String dir = Paths.parent(path); !dir.equals("/"); dir = Paths.parent(dir)) {
+            Boolean isDir = tx.dsl().select(NODE_IS_DIR).from(NODE).where(NODE_PATH.eq(dir)).forUpdate().fetchOne(NODE_IS_DIR);
+            if (isDir == null) {
+                missing.push(dir);
+            } else if (!isDir) {
+                throw new CoordinatorException(Problem.NOT_A_DIRECTORY, "the parent '" + dir + "' is a file");
+            } else {
+                break;
+            }
+        }
+        while (!missing.isEmpty()) {
+            insert(tx, missing.pop(), true, null, null);
+        }
+        insert(tx, path, false, new byte[0], null);
     }
 
     private static void requireParentDirectory(WriteTx tx, String path) {

@@ -54,7 +54,7 @@ public final class Api {
         }
     }
 
-    String openSession(long ttlMs) {
+    public String openSession(long ttlMs) {
         Reply r = call("POST", "/v1/sessions", "{\"ttlMs\":" + ttlMs + ",\"owner\":\"test\"}");
         if (r.status() != 201) {
             throw new AssertionError("open session: " + r);
@@ -66,7 +66,7 @@ public final class Api {
         return call("POST", "/v1/sessions/" + session + "/keepalive", null);
     }
 
-    Reply acquire(String path, String session, String mode, long waitMs, long lockDelayMs) {
+    public Reply acquire(String path, String session, String mode, long waitMs, long lockDelayMs) {
         return call("POST", "/v1/locks" + path, "{\"session\":\"" + session + "\",\"mode\":\"" + mode + "\",\"waitMs\":" + waitMs
                 + ",\"lockDelayMs\":" + lockDelayMs + "}");
     }
