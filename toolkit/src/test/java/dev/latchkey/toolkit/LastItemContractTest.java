@@ -48,6 +48,19 @@ class LastItemContractTest {
         }
     }
 
+    /** With the item's row locked: sold out, or take one unit and record the purchase. */
+    private static Answer sellUnderLock(Connection c, LockOutcome.Locked locked, int buyer) throws Exception {
+        int stock = ((Number) locked.rows().get(0).get("stock")).intValue();
+        if (stock == 0) {
+            return Answer.SOLD_OUT;
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE item SET stock = stock - 1 WHERE id = 1")) {
+            ps.executeUpdate();
+        }
+        recordPurchase(c, buyer);
+        return Answer.BOUGHT;
+    }
+
     private static Map<Answer, Integer> race(TestDatabase db, Strategy strategy, RetryPolicy policy) throws Exception {
         Transactor tx = Toolkit.create(db.dataSource()).transactor(policy);
         ExecutorService pool = Executors.newFixedThreadPool(BUYERS);
@@ -129,15 +142,7 @@ class LastItemContractTest {
         RowLocker locker = Toolkit.create(db.dataSource()).rowLocks(Fixtures.ITEM);
         Map<Answer, Integer> answers = race(db, (c, buyer) -> {
             LockOutcome.Locked locked = locker.lock(1L).waitAtMost(Duration.ofSeconds(30)).columns("stock").execute(c).orThrow();
-            int stock = ((Number) locked.rows().get(0).get("stock")).intValue();
-            if (stock == 0) {
-                return Answer.SOLD_OUT;
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE item SET stock = stock - 1 WHERE id = 1")) {
-                ps.executeUpdate();
-            }
-            recordPurchase(c, buyer);
-            return Answer.BOUGHT;
+            return sellUnderLock(c, locked, buyer);
         }, RetryPolicy.defaults().withMaxAttempts(20));
         assertExactlyOneSale(db, answers);
         assertThat(answers.get(Answer.SOLD_OUT)).isEqualTo(BUYERS - 1);
@@ -152,15 +157,7 @@ class LastItemContractTest {
             if (!(outcome instanceof LockOutcome.Locked locked)) {
                 return Answer.BUSY; // "someone else is buying this, try again"
             }
-            int stock = ((Number) locked.rows().get(0).get("stock")).intValue();
-            if (stock == 0) {
-                return Answer.SOLD_OUT;
-            }
-            try (PreparedStatement ps = c.prepareStatement("UPDATE item SET stock = stock - 1 WHERE id = 1")) {
-                ps.executeUpdate();
-            }
-            recordPurchase(c, buyer);
-            return Answer.BOUGHT;
+            return sellUnderLock(c, locked, buyer);
         }, RetryPolicy.none());
         assertExactlyOneSale(db, answers);
     }

@@ -36,6 +36,18 @@ public enum DatabaseKind {
         return jooqDialect;
     }
 
+    /**
+     * An SQL expression for the database's clock in epoch milliseconds (BIGINT). Coordinators judge
+     * every lease by it, so coordinators whose own clocks disagree still agree on what expired.
+     */
+    public String nowMillisExpression() {
+        return switch (this) {
+            case POSTGRES -> "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+            case MYSQL, MARIADB -> "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)";
+            case H2 -> "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000 AS BIGINT)";
+        };
+    }
+
     /** True for the databases that speak the MySQL protocol and error codes. */
     public boolean isMySqlFamily() {
         return this == MYSQL || this == MARIADB;

@@ -67,21 +67,12 @@ public final class CoordinatorFence {
         }
         String live = dsl.render(dsl.select(DSL.field(DSL.name("id"))).from(DSL.table(DSL.name("lk_session")))
                 .where(DSL.field(DSL.name("id")).eq(DSL.param("i", (Object) null)))
-                .and(DSL.field(DSL.name("expires_ms")).ge(DSL.field(nowMillis(kind), Long.class))));
+                .and(DSL.field(DSL.name("expires_ms")).ge(DSL.field(kind.nowMillisExpression(), Long.class))));
         try (PreparedStatement ps = connection.prepareStatement(live)) {
             ps.setString(1, session);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
             }
         }
-    }
-
-    /** The database clock in epoch milliseconds, as the coordinator computes it. */
-    static String nowMillis(DatabaseKind kind) {
-        return switch (kind) {
-            case POSTGRES -> "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
-            case MYSQL, MARIADB -> "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)";
-            case H2 -> "CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000 AS BIGINT)";
-        };
     }
 }

@@ -151,26 +151,20 @@ public final class Locks {
 
     /** A read-only look: would a write attempt by this waiter be granted now? */
     private boolean mightGrant(String path, Sequencer.Mode mode, long waiterId) {
-        return store.read(c -> {
-            try {
-                long now = store.nowMillis(c);
-                var dsl = store.dsl(c);
-                Long delayUntil = dsl.select(NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_LOCK_DELAY_UNTIL);
-                if (delayUntil == null || delayUntil > now) {
-                    return delayUntil == null;
-                }
-                List<String> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
-                boolean compatible = holders.isEmpty()
-                        || (mode == Sequencer.Mode.SHARED && holders.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-                if (!compatible) {
-                    return false;
-                }
-                List<String> ahead = dsl.select(WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(now))
-                        .and(WAITER_ID.lt(waiterId)).fetch(WAITER_MODE);
-                return ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-            } catch (java.sql.SQLException e) {
-                return true; // let the write attempt report the trouble
+        return store.readAt((dsl, now) -> {
+            Long delayUntil = dsl.select(NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_LOCK_DELAY_UNTIL);
+            if (delayUntil == null || delayUntil > now) {
+                return delayUntil == null;
             }
+            List<String> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
+            boolean compatible = holders.isEmpty()
+                    || (mode == Sequencer.Mode.SHARED && holders.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+            if (!compatible) {
+                return false;
+            }
+            List<String> ahead = dsl.select(WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(now))
+                    .and(WAITER_ID.lt(waiterId)).fetch(WAITER_MODE);
+            return ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
         });
     }
 
@@ -195,17 +189,11 @@ public final class Locks {
 
     /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */
     public boolean check(Sequencer sequencer) {
-        return store.read(c -> {
-            try {
-                long now = store.nowMillis(c);
-                var dsl = store.dsl(c);
-                return dsl.fetchExists(dsl.select(HOLDER_PATH).from(HOLDER).join(SESSION).on(SESSION_ID.eq(HOLDER_SESSION))
-                        .where(HOLDER_PATH.eq(sequencer.path())).and(HOLDER_SESSION.eq(sequencer.session()))
-                        .and(HOLDER_MODE.eq(sequencer.mode().name())).and(HOLDER_GENERATION.eq(sequencer.generation()))
-                        .and(SESSION_EXPIRES.ge(now)));
-            } catch (java.sql.SQLException e) {
-                throw new Store.StoreUnavailableException(e.getMessage(), e);
-            }
+        return store.readAt((dsl, now) -> {
+            return dsl.fetchExists(dsl.select(HOLDER_PATH).from(HOLDER).join(SESSION).on(SESSION_ID.eq(HOLDER_SESSION))
+                    .where(HOLDER_PATH.eq(sequencer.path())).and(HOLDER_SESSION.eq(sequencer.session()))
+                    .and(HOLDER_MODE.eq(sequencer.mode().name())).and(HOLDER_GENERATION.eq(sequencer.generation()))
+                    .and(SESSION_EXPIRES.ge(now)));
         });
     }
 

@@ -62,15 +62,10 @@ public final class Sessions implements AutoCloseable {
         byte[] bytes = new byte[16];
         RANDOM.nextBytes(bytes);
         String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-        return store.read(c -> {
-            try {
-                long now = store.nowMillis(c);
-                store.dsl(c).insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED)
-                        .values(id, o, ttlMs, now + ttlMs, now, now).execute();
-                return new Info(id, o, ttlMs, now + ttlMs, ttlMs);
-            } catch (java.sql.SQLException e) {
-                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
-            }
+        return store.readAt((dsl, now) -> {
+            dsl.insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED)
+                    .values(id, o, ttlMs, now + ttlMs, now, now).execute();
+            return new Info(id, o, ttlMs, now + ttlMs, ttlMs);
         });
     }
 
@@ -87,15 +82,10 @@ public final class Sessions implements AutoCloseable {
     }
 
     public List<Info> list() {
-        return store.read(c -> {
-            try {
-                long now = store.nowMillis(c);
-                return store.dsl(c).select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).orderBy(SESSION_CREATED)
-                        .fetch(r -> new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL), r.get(SESSION_EXPIRES),
-                                Math.max(0, r.get(SESSION_EXPIRES) - now)));
-            } catch (java.sql.SQLException e) {
-                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
-            }
+        return store.readAt((dsl, now) -> {
+            return dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).orderBy(SESSION_CREATED)
+                    .fetch(r -> new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL), r.get(SESSION_EXPIRES),
+                            Math.max(0, r.get(SESSION_EXPIRES) - now)));
         });
     }
 
@@ -177,24 +167,18 @@ public final class Sessions implements AutoCloseable {
 
     private void extend(List<Pending> batch) {
         List<String> ids = batch.stream().map(Pending::id).distinct().toList();
-        Map<String, Info> extended = store.read(c -> {
-            try {
-                long now = store.nowMillis(c);
-                var dsl = store.dsl(c);
-                dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
-                        .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.ge(now)).execute();
-                storeWrites++;
-                Map<String, Info> found = new HashMap<>();
-                for (Record r : dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).where(SESSION_ID.in(ids)).fetch()) {
-                    if (r.get(SESSION_EXPIRES) >= now + r.get(SESSION_TTL)) {
-                        found.put(r.get(SESSION_ID), new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL),
-                                r.get(SESSION_EXPIRES), r.get(SESSION_EXPIRES) - now));
-                    }
+        Map<String, Info> extended = store.readAt((dsl, now) -> {
+            dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
+                    .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.ge(now)).execute();
+            storeWrites++;
+            Map<String, Info> found = new HashMap<>();
+            for (Record r : dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).where(SESSION_ID.in(ids)).fetch()) {
+                if (r.get(SESSION_EXPIRES) >= now + r.get(SESSION_TTL)) {
+                    found.put(r.get(SESSION_ID), new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL),
+                            r.get(SESSION_EXPIRES), r.get(SESSION_EXPIRES) - now));
                 }
-                return found;
-            } catch (java.sql.SQLException e) {
-                throw new dev.latchkey.coordinator.store.Store.StoreUnavailableException(e.getMessage(), e);
             }
+            return found;
         });
         for (Pending p : batch) {
             Info info = extended.get(p.id());

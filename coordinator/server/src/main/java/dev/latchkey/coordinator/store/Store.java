@@ -47,11 +47,7 @@ public final class Store implements AutoCloseable {
     private Store(HikariDataSource dataSource, DatabaseKind kind) {
         this.dataSource = dataSource;
         this.kind = kind;
-        this.nowSql = switch (kind) {
-            case POSTGRES -> "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
-            case MYSQL, MARIADB -> "SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)";
-            case H2 -> "SELECT CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP) * 1000 AS BIGINT)";
-        };
+        this.nowSql = "SELECT " + kind.nowMillisExpression();
         this.transactor = new Transactor(dataSource,
                 RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100)), ToolkitMetrics.NONE);
     }
@@ -110,13 +106,7 @@ public final class Store implements AutoCloseable {
 
     /** The database clock in epoch milliseconds, on a connection of its own. */
     public long nowMillis() {
-        return read(c -> {
-            try {
-                return nowMillis(c);
-            } catch (SQLException e) {
-                throw new StoreUnavailableException("cannot read the database clock: " + e.getMessage(), e);
-            }
-        });
+        return readAt((dsl, now) -> now);
     }
 
     /**
@@ -137,6 +127,17 @@ public final class Store implements AutoCloseable {
             onCommit.accept(committed.get(0));
         }
         return result;
+    }
+
+    /** A read that needs the database clock: the work gets a DSL context and "now" in epoch ms. */
+    public <T> T readAt(java.util.function.BiFunction<DSLContext, Long, T> work) {
+        return read(c -> {
+            try {
+                return work.apply(dsl(c), nowMillis(c));
+            } catch (SQLException e) {
+                throw new StoreUnavailableException("cannot read the database clock: " + e.getMessage(), e);
+            }
+        });
     }
 
     /** Runs a read on a connection in auto-commit mode. */
