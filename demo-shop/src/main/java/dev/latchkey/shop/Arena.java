@@ -54,6 +54,11 @@ public final class Arena {
     }
 
     public Result run(Round round, long itemId) throws Exception {
+        return run(round, itemId, () -> { });
+    }
+
+    /** Runs a round; {@code onBuyerDone} is called as each buyer gets an answer (for live progress). */
+    public Result run(Round round, long itemId, Runnable onBuyerDone) throws Exception {
         shop.stockItem(itemId, "Last latch key", 1999, round.stock());
         List<Future<Purchase>> futures = new ArrayList<>(round.buyers());
         CountDownLatch start = new CountDownLatch(1);
@@ -66,7 +71,11 @@ public final class Arena {
                 String buyer = "buyer-" + i;
                 futures.add(buyers.submit(() -> {
                     start.await();
-                    return shop.checkout(itemId, buyer, round.payment(), round.strategy());
+                    try {
+                        return shop.checkout(itemId, buyer, round.payment(), round.strategy());
+                    } finally {
+                        onBuyerDone.run();
+                    }
                 }));
             }
             began = System.nanoTime();

@@ -12,10 +12,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The demo shop's command line. With no arguments it runs the arena on embedded H2. */
+/** The demo shop's command line. With no arguments (or only options) it serves the shop on embedded H2. */
 @Command(name = "latchkey-demo-shop", mixinStandardHelpOptions = true, version = "latchkey-demo-shop 0.1.0",
         description = "Races buyers for the last item in stock under every checkout strategy and reports what happened.",
-        subcommands = {Main.ArenaCommand.class})
+        subcommands = {Main.ServeCommand.class, Main.ArenaCommand.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -34,12 +34,12 @@ public final class Main implements Callable<Integer> {
             line.getErr().println("error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
             return 1;
         });
-        // the arena is the default command: "bin/run --buyers 8" means "arena --buyers 8"
-        boolean arenaOptions = args.length == 0
+        // serving is the default command: "bin/run --port 9090" means "serve --port 9090"
+        boolean serveOptions = args.length == 0
                 || (args[0].startsWith("-") && !List.of("-h", "--help", "-V", "--version").contains(args[0]));
-        if (arenaOptions) {
+        if (serveOptions) {
             String[] withCommand = new String[args.length + 1];
-            withCommand[0] = "arena";
+            withCommand[0] = "serve";
             System.arraycopy(args, 0, withCommand, 1, args.length);
             return cli.execute(withCommand);
         }
@@ -76,6 +76,50 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    @Command(name = "serve", mixinStandardHelpOptions = true,
+            description = "Serves the shop: catalog, basket, checkout, the arena and the admin page.")
+    static final class ServeCommand implements Callable<Integer> {
+        @CommandLine.Mixin
+        DatabaseOptions database = new DatabaseOptions();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--port", defaultValue = "${env:LATCHKEY_SHOP_PORT:-8080}", description = "port (default: ${DEFAULT-VALUE})")
+        int port;
+
+        @Option(names = "--bind", defaultValue = "127.0.0.1", description = "address (default: ${DEFAULT-VALUE})")
+        String bind;
+
+        @Option(names = "--coordinator", split = ",", defaultValue = "${env:LATCHKEY_SERVER:-}",
+                description = "coordinator URL(s); none: an in-process coordinator on the shop's database")
+        List<String> coordinators;
+
+        @Option(names = "--instance", description = "this instance's name in the naming service (default: shop-PORT)")
+        String instance;
+
+        @Option(names = "--restock-seconds", defaultValue = "5", description = "how often the elected instance restocks")
+        long restockSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> coords = coordinators == null ? List.of() : coordinators.stream().filter(c -> !c.isBlank()).toList();
+            ShopApp.Config config = new ShopApp.Config(bind, port, database.url, database.user, database.password, coords,
+                    instance == null ? "shop-" + port : instance, Duration.ofSeconds(restockSeconds), Duration.ofSeconds(2));
+            ShopApp app = new ShopApp(config);
+            spec.commandLine().getOut().printf("Latchkey shop %s at %s (coordinator %s)%n", app.instance(), app.url(),
+                    String.join(",", app.coordinatorUrls()));
+            spec.commandLine().getOut().flush();
+            java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                app.close();
+                stopped.countDown();
+            }));
+            stopped.await();
+            return 0;
+        }
+    }
+
     @Command(name = "arena", mixinStandardHelpOptions = true,
             description = "Sends N concurrent buyers at one item with stock K, per strategy, and prints the results.")
     static final class ArenaCommand implements Callable<Integer> {
@@ -96,7 +140,8 @@ public final class Main implements Callable<Integer> {
         List<Long> paymentMillis;
 
         @Option(names = "--strategy", split = ",",
-                description = "strategies to run: optimistic, pessimistic-wait, pessimistic-nowait, conditional-update (default: all)")
+                description = "strategies to run: optimistic, pessimistic-wait, pessimistic-nowait, conditional-update (default: all but "
+                        + "coordinator-lock, which needs the web shop's coordinator)")
         List<String> strategies;
 
         @Option(names = "--lock-wait-ms", defaultValue = "2000",
@@ -113,7 +158,7 @@ public final class Main implements Callable<Integer> {
             }
             List<Strategy> chosen = new ArrayList<>();
             if (strategies == null || strategies.isEmpty()) {
-                chosen.addAll(List.of(Strategy.values()));
+                chosen.addAll(List.of(Strategy.OPTIMISTIC, Strategy.PESSIMISTIC_WAIT, Strategy.PESSIMISTIC_NOWAIT, Strategy.CONDITIONAL_UPDATE));
             } else {
                 for (String s : strategies) {
                     try {

@@ -1,6 +1,12 @@
 package dev.latchkey.shop;
 
+import dev.latchkey.client.LatchkeyException;
+import dev.latchkey.client.Lease;
+import dev.latchkey.client.Sequencer;
+import dev.latchkey.client.Session;
 import dev.latchkey.migrations.Migrations;
+import dev.latchkey.toolkit.fencing.FenceOutcome;
+import dev.latchkey.toolkit.fencing.FencedTable;
 import dev.latchkey.toolkit.TableSpec;
 import dev.latchkey.toolkit.Toolkit;
 import dev.latchkey.toolkit.optimistic.CasOutcome;
@@ -48,6 +54,9 @@ public final class Shop {
     private final RowLocker locker;
     private final Transactor transactor;
     private final Duration lockWait;
+    private final Session coordinator;
+    private final java.util.Map<Long, java.util.concurrent.locks.ReentrantLock> localLocks = new java.util.concurrent.ConcurrentHashMap<>();
+    private final FencedTable fencedItems;
     private final SQLDialect dialect;
 
     /**
@@ -55,12 +64,22 @@ public final class Shop {
      *                 the item is busy
      */
     public Shop(DataSource dataSource, Duration lockWait) {
+        this(dataSource, lockWait, null);
+    }
+
+    /**
+     * @param coordinator a coordinator session for the coordinator-lock strategy (null: that strategy
+     *                    is unavailable)
+     */
+    public Shop(DataSource dataSource, Duration lockWait, Session coordinator) {
         Migrations.apply(dataSource, Migrations.Changelog.SHOP);
+        this.coordinator = coordinator;
         this.dataSource = dataSource;
         Toolkit toolkit = Toolkit.create(dataSource);
         this.dialect = toolkit.database().jooqDialect();
         this.items = toolkit.optimistic(ITEMS);
         this.locker = toolkit.rowLocks(ITEMS);
+        this.fencedItems = toolkit.fenced(TableSpec.table("shop_item").key("id").fence("fence_token"));
         this.transactor = toolkit.transactor(
                 RetryPolicy.defaults().withMaxAttempts(1000).withBackoff(Duration.ofMillis(1), Duration.ofMillis(50)));
         this.lockWait = lockWait;
@@ -99,7 +118,7 @@ public final class Shop {
                 pay(payment);
                 // a stale version throws a conflict, which the transactor retries from the top
                 items.update(itemId).expectVersion(stockAndVersion[1]).set("stock", stockAndVersion[0] - 1).execute(c).orThrow();
-                insertOrder(c, itemId, buyer, strategy);
+                insertOrder(c, itemId, buyer, strategy, null);
                 return Purchase.Outcome.PURCHASED;
             });
             case PESSIMISTIC_WAIT, PESSIMISTIC_NOWAIT -> transactor.execute("checkout-" + strategy.id(), c -> {
@@ -115,7 +134,7 @@ public final class Shop {
                 }
                 pay(payment); // while holding the row lock: everyone else waits or is turned away
                 items.update(itemId).add("stock", -1).execute(c).orThrow();
-                insertOrder(c, itemId, buyer, strategy);
+                insertOrder(c, itemId, buyer, strategy, null);
                 return Purchase.Outcome.PURCHASED;
             });
             case CONDITIONAL_UPDATE -> {
@@ -125,7 +144,7 @@ public final class Shop {
                     if (!taken.applied()) {
                         return Purchase.Outcome.SOLD_OUT;
                     }
-                    insertOrder(c, itemId, buyer, strategy);
+                    insertOrder(c, itemId, buyer, strategy, null);
                     return Purchase.Outcome.PURCHASED;
                 });
                 if (reserved == Purchase.Outcome.PURCHASED) {
@@ -133,8 +152,64 @@ public final class Shop {
                 }
                 yield reserved;
             }
+            case COORDINATOR_LOCK -> coordinatorCheckout(itemId, buyer, payment, attempts);
         };
         return new Purchase(outcome, attempts.get(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private Purchase.Outcome coordinatorCheckout(long itemId, String buyer, Duration payment, AtomicInteger attempts) {
+        if (coordinator == null) {
+            throw new IllegalStateException("the coordinator-lock strategy needs a coordinator session");
+        }
+        // A coordinator lock belongs to a session, and this instance's buyers share one session: the
+        // session re-acquiring a lock it holds just gets it again. So buyers in this process queue on a
+        // local lock first, and only its holder takes (and releases) the coordinator's lock.
+        java.util.concurrent.locks.ReentrantLock local = localLocks.computeIfAbsent(itemId, id -> new java.util.concurrent.locks.ReentrantLock(true));
+        long start = System.nanoTime();
+        try {
+            if (!local.tryLock(lockWait.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)) {
+                return Purchase.Outcome.BUSY;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Purchase.Outcome.BUSY;
+        }
+        try {
+            Duration left = lockWait.minusNanos(System.nanoTime() - start);
+            return underCoordinatorLock(itemId, buyer, payment, attempts, left.isNegative() ? Duration.ZERO : left);
+        } finally {
+            local.unlock();
+        }
+    }
+
+    private Purchase.Outcome underCoordinatorLock(long itemId, String buyer, Duration payment, AtomicInteger attempts, Duration wait) {
+        Lease lease;
+        try {
+            lease = coordinator.acquire("/shop/locks/item-" + itemId, Sequencer.Mode.EXCLUSIVE, wait, Duration.ZERO);
+        } catch (LatchkeyException e) {
+            if (e.is("lock-busy")) {
+                return Purchase.Outcome.BUSY;
+            }
+            throw e;
+        }
+        try (lease) {
+            return transactor.execute("checkout-coordinator-lock", c -> {
+                attempts.incrementAndGet();
+                long[] stockAndVersion = readStock(c, itemId);
+                if (stockAndVersion[0] <= 0) {
+                    return Purchase.Outcome.SOLD_OUT;
+                }
+                pay(payment);
+                // refused if a newer holder of the lock has written since: this lease was lost meanwhile
+                FenceOutcome written = fencedItems.update(itemId, lease.sequencer()::generation)
+                        .set("stock", stockAndVersion[0] - 1).set("version", stockAndVersion[1] + 1).execute(c);
+                if (!written.accepted()) {
+                    return Purchase.Outcome.BUSY;
+                }
+                insertOrder(c, itemId, buyer, Strategy.COORDINATOR_LOCK, lease.sequencer().generation());
+                return Purchase.Outcome.PURCHASED;
+            });
+        }
     }
 
     /** Units in stock and orders placed for an item: {stock, orders}. */
@@ -152,10 +227,10 @@ public final class Shop {
         return new long[] {row.value1(), row.value2()};
     }
 
-    private void insertOrder(Connection c, long itemId, String buyer, Strategy strategy) {
+    private void insertOrder(Connection c, long itemId, String buyer, Strategy strategy, Long fenceToken) {
         dsl(c).insertInto(ORDER).columns(ORDER_ITEM, field(name("quantity"), Integer.class), field(name("strategy"), String.class),
-                        field(name("buyer"), String.class), field(name("created_at"), Timestamp.class))
-                .values(itemId, 1, strategy.id(), buyer, Timestamp.from(Instant.now()))
+                        field(name("buyer"), String.class), field(name("fence_token"), Long.class), field(name("created_at"), Timestamp.class))
+                .values(itemId, 1, strategy.id(), buyer, fenceToken, Timestamp.from(Instant.now()))
                 .execute();
     }
 

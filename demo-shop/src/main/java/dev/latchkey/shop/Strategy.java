@@ -11,7 +11,9 @@ public enum Strategy {
     /** Try to lock the item row without waiting; a buyer who finds it locked is told to try again. */
     PESSIMISTIC_NOWAIT("pessimistic-nowait", "FOR UPDATE NOWAIT; someone else is buying this, try again"),
     /** Take one unit with {@code UPDATE ... SET stock = stock - 1 WHERE stock > 0}, then pay. */
-    CONDITIONAL_UPDATE("conditional-update", "one atomic UPDATE ... WHERE stock > 0 reserves the unit, payment follows");
+    CONDITIONAL_UPDATE("conditional-update", "one atomic UPDATE ... WHERE stock > 0 reserves the unit, payment follows"),
+    /** Hold the coordinator's lock on the item while paying; the stock update and the order are fenced by its sequencer. */
+    COORDINATOR_LOCK("coordinator-lock", "a coordinator lock per item; writes fenced by the lock's sequencer");
 
     private final String id;
     private final String description;
@@ -37,6 +39,6 @@ public enum Strategy {
             }
         }
         throw new IllegalArgumentException("unknown strategy '" + text + "' (known: optimistic, pessimistic-wait, "
-                + "pessimistic-nowait, conditional-update)");
+                + "pessimistic-nowait, conditional-update, coordinator-lock)");
     }
 }

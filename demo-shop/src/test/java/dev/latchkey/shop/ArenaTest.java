@@ -7,6 +7,7 @@ import dev.latchkey.testing.TestDatabase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ArenaTest {
@@ -14,7 +15,8 @@ class ArenaTest {
     @DatabaseTest
     void everyStrategyUnder64BuyersForStockOneSellsExactlyOnce(TestDatabase db) throws Exception {
         Arena arena = new Arena(new Shop(db.dataSource(), Duration.ofSeconds(5)));
-        for (Strategy strategy : Strategy.values()) {
+        for (Strategy strategy : List.of(Strategy.OPTIMISTIC, Strategy.PESSIMISTIC_WAIT, Strategy.PESSIMISTIC_NOWAIT,
+                Strategy.CONDITIONAL_UPDATE)) {
             Arena.Result r = arena.run(new Arena.Round(strategy, 64, 1, Duration.ofMillis(2)), 1);
             assertThat(r.purchased()).as(strategy + " purchases").isEqualTo(1);
             assertThat(r.ordersInDatabase()).as(strategy + " orders").isEqualTo(1);
@@ -38,7 +40,7 @@ class ArenaTest {
     void theCommandLineRunsTheArenaOnEmbeddedH2AndPrintsATable() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Main.run(new String[] {"--buyers", "16", "--payment-ms", "0", "--db-url", "jdbc:h2:mem:cli-test;DB_CLOSE_DELAY=-1"},
+        int code = Main.run(new String[] {"arena", "--buyers", "16", "--payment-ms", "0", "--db-url", "jdbc:h2:mem:cli-test;DB_CLOSE_DELAY=-1"},
                 new PrintWriter(out, true), new PrintWriter(err, true));
         assertThat(code).as(err.toString()).isZero();
         assertThat(out.toString()).contains("strategy", "optimistic", "pessimistic-wait", "pessimistic-nowait", "conditional-update");

@@ -1,0 +1,462 @@
+package dev.latchkey.shop;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.latchkey.client.LatchkeyClient;
+import dev.latchkey.client.LatchkeyException;
+import dev.latchkey.client.LeaderElection;
+import dev.latchkey.client.Naming;
+import dev.latchkey.client.Session;
+import dev.latchkey.client.Watch;
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.http.HttpApi;
+import dev.latchkey.coordinator.store.StoreConfig;
+import dev.latchkey.toolkit.TableSpec;
+import dev.latchkey.toolkit.Toolkit;
+import dev.latchkey.toolkit.optimistic.Guard;
+import dev.latchkey.toolkit.optimistic.OptimisticTable;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jooq.impl.DSL;
+
+/**
+ * The shop as a web application: catalog, item, basket and checkout pages, the arena (page, JSON
+ * API, CSV/JSON downloads, SVG charts), and an admin page. It uses the coordinator for more than
+ * locks: each instance registers in the naming service, one instance (elected) runs the restock
+ * job, and the settings (payment time, banner) live in a coordinator file watched by every instance.
+ */
+public final class ShopApp implements AutoCloseable {
+
+    public static final String SETTINGS = "/shop/settings";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** How to run an instance. */
+    public record Config(String bind, int port, String dbUrl, String dbUser, String dbPassword, List<String> coordinators,
+            String instance, Duration restockInterval, Duration lockWait) {
+
+        /** Embedded: H2 in memory, an in-process coordinator on the same database. */
+        public static Config embedded(int port) {
+            return new Config("127.0.0.1", port, "jdbc:h2:mem:latchkey-shop;DB_CLOSE_DELAY=-1", "sa", "", List.of(),
+                    "shop-" + port, Duration.ofSeconds(5), Duration.ofSeconds(2));
+        }
+    }
+
+    private final Config config;
+    private final HikariDataSource dataSource;
+    private final Coordinator embeddedCoordinator;
+    private final HttpApi embeddedApi;
+    private final LatchkeyClient client;
+    private final Session session;
+    private final Shop shop;
+    private final ArenaJobs arenaJobs;
+    private final LeaderElection restockElection;
+    private final Watch settingsWatch;
+    private final Thread restocker;
+    private final OptimisticTable items;
+    private final AtomicLong restocks = new AtomicLong();
+    private volatile JsonNode settings = JSON.createObjectNode().put("paymentMs", 50).put("banner", "");
+    private final Javalin web;
+    private final String url;
+    private volatile boolean running = true;
+
+    public ShopApp(Config config) throws Exception {
+        this.config = config;
+        HikariConfig hikari = new HikariConfig();
+        hikari.setJdbcUrl(config.dbUrl());
+        hikari.setUsername(config.dbUser());
+        hikari.setPassword(config.dbPassword());
+        hikari.setMaximumPoolSize(70);
+        hikari.setMinimumIdle(2);
+        hikari.setPoolName("shop");
+        this.dataSource = new HikariDataSource(hikari);
+        List<String> coordinators = config.coordinators();
+        if (coordinators.isEmpty()) {
+            // the coordinator's store is the shop's own database: sequencers can be checked in the shop's transactions
+            embeddedCoordinator = new Coordinator(new StoreConfig(config.dbUrl(), config.dbUser(), config.dbPassword(), 16),
+                    Coordinator.Settings.defaults());
+            embeddedApi = new HttpApi(embeddedCoordinator);
+            int port = embeddedApi.start("127.0.0.1", 0);
+            coordinators = List.of("http://127.0.0.1:" + port);
+        } else {
+            embeddedCoordinator = null;
+            embeddedApi = null;
+        }
+        this.client = LatchkeyClient.connect(coordinators.toArray(String[]::new));
+        this.session = client.openSession(Session.Options.defaults().owner(config.instance()).ttl(Duration.ofSeconds(10)));
+        this.shop = new Shop(dataSource, config.lockWait(), session);
+        this.items = Toolkit.create(dataSource).optimistic(TableSpec.table("shop_item").key("id").version("version"));
+        this.arenaJobs = new ArenaJobs(new Arena(shop));
+        seedCatalog();
+        this.settingsWatch = watchSettings();
+
+        this.web = Javalin.create(c -> {
+            c.showJavalinBanner = false;
+            c.useVirtualThreads = true;
+            c.startupWatcherEnabled = false;
+        });
+        routes();
+        web.start(config.bind(), config.port());
+        this.url = "http://" + config.bind() + ":" + web.port();
+
+        new Naming(client).register(session, "shop", config.instance(), url);
+        this.restockElection = new LeaderElection(session, "shop-restock", config.instance());
+        restockElection.start();
+        this.restocker = Thread.ofVirtual().name("restock " + config.instance()).start(this::restockLoop);
+    }
+
+    public String url() {
+        return url;
+    }
+
+    public String instance() {
+        return config.instance();
+    }
+
+    /** The coordinator URLs this instance uses (an embedded one when none was configured). */
+    public List<String> coordinatorUrls() {
+        return client.servers().stream().map(Object::toString).toList();
+    }
+
+    /** How many restock runs this instance has done (only the elected instance restocks). */
+    public long restockRuns() {
+        return restocks.get();
+    }
+
+    public boolean restockLeader() {
+        return restockElection.isLeader();
+    }
+
+    public JsonNode settings() {
+        return settings;
+    }
+
+    public Shop shop() {
+        return shop;
+    }
+
+    // ---- coordinator duties ----------------------------------------------------------------------
+
+    private Watch watchSettings() {
+        long from = client.currentRevision();
+        try {
+            client.mkdir("/shop");
+        } catch (LatchkeyException e) {
+            if (!e.is("not-a-directory")) {
+                throw e;
+            }
+        }
+        try {
+            client.create(SETTINGS, JSON.writeValueAsBytes(settings));
+        } catch (LatchkeyException e) {
+            if (!e.is("precondition-failed")) {
+                throw e;
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        loadSettings();
+        return client.watch(SETTINGS, true, from, event -> loadSettings());
+    }
+
+    private void loadSettings() {
+        try {
+            settings = JSON.readTree(client.read(SETTINGS).bytes());
+        } catch (Exception e) {
+            // a malformed settings file keeps the last good settings
+        }
+    }
+
+    private void restockLoop() {
+        while (running) {
+            try {
+                Thread.sleep(config.restockInterval());
+                if (restockElection.isLeader()) {
+                    restock();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // the next run tries again
+            }
+        }
+    }
+
+    /** Puts 5 units back on every sold-out catalog item (a guarded update: never over a racing sale). */
+    void restock() {
+        try (Connection c = dataSource.getConnection()) {
+            for (Long id : DSL.using(c).select(DSL.field(DSL.name("id"), Long.class)).from(DSL.table(DSL.name("shop_item")))
+                    .where(DSL.field(DSL.name("id"), Long.class).lt(9_000L)).fetch(DSL.field(DSL.name("id"), Long.class))) {
+                items.update(id).set("stock", 5).when(Guard.equalTo("stock", 0)).execute(c);
+            }
+            restocks.incrementAndGet();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void seedCatalog() throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            if (DSL.using(c).fetchCount(DSL.table(DSL.name("shop_item"))) > 0) {
+                return;
+            }
+        }
+        String[][] catalog = {{"Brass latch key", "1999", "1"}, {"Deadbolt", "4500", "3"}, {"Padlock", "1250", "10"},
+                {"Key ring", "300", "25"}, {"Door chain", "899", "2"}, {"Skeleton key", "5000", "1"}};
+        for (int i = 0; i < catalog.length; i++) {
+            shop.stockItem(i + 1, catalog[i][0], Long.parseLong(catalog[i][1]), Integer.parseInt(catalog[i][2]));
+        }
+    }
+
+    // ---- web ------------------------------------------------------------------------------------
+
+    private void routes() {
+        web.get("/", this::catalog);
+        web.get("/items/{id}", this::item);
+        web.get("/basket", this::basket);
+        web.post("/basket/add", ctx -> {
+            long id = Long.parseLong(required(ctx.formParam("itemId"), "itemId"));
+            List<String> basket = new ArrayList<>(basketOf(ctx));
+            basket.add(Long.toString(id));
+            ctx.cookie("basket", String.join("-", basket));
+            ctx.redirect("/basket");
+        });
+        web.post("/checkout", this::checkout);
+        web.get("/arena", this::arenaPage);
+        web.post("/api/arena", this::startArena);
+        web.get("/api/arena/{id}", ctx -> ctx.json(job(ctx).json()));
+        web.get("/api/arena/{id}/results.csv", ctx -> ctx.contentType("text/csv").header("Content-Disposition",
+                "attachment; filename=arena-" + job(ctx).id + ".csv").result(ArenaJobs.csv(job(ctx))));
+        web.get("/api/arena/{id}/results.json", ctx -> ctx.header("Content-Disposition",
+                "attachment; filename=arena-" + job(ctx).id + ".json").json(job(ctx).json()));
+        web.get("/api/arena/{id}/chart.svg", ctx -> ctx.contentType("image/svg+xml").result(Charts.arena(job(ctx).results)));
+        web.get("/admin", this::admin);
+        web.post("/admin/settings", ctx -> {
+            Map<String, Object> next = new LinkedHashMap<>();
+            next.put("paymentMs", Long.parseLong(required(ctx.formParam("paymentMs"), "paymentMs")));
+            next.put("banner", ctx.formParam("banner") == null ? "" : ctx.formParam("banner"));
+            client.write(SETTINGS, JSON.writeValueAsBytes(next), null);
+            ctx.redirect("/admin");
+        });
+        web.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).contentType("application/problem+json").result(
+                "{\"type\":\"https://latchkey.dev/problems/bad-request\",\"title\":\"Bad request\",\"status\":400,\"detail\":"
+                        + JSON.valueToTree(String.valueOf(e.getMessage())) + "}"));
+    }
+
+    private void catalog(Context ctx) {
+        StringBuilder body = new StringBuilder("<table id=\"catalog\"><tr><th>item</th><th>price</th><th>in stock</th></tr>");
+        try (Connection c = dataSource.getConnection()) {
+            for (var r : DSL.using(c).select().from(DSL.table(DSL.name("shop_item"))).where(DSL.field(DSL.name("id"), Long.class).lt(9_000L))
+                    .orderBy(DSL.field(DSL.name("id"))).fetch()) {
+                long id = r.get(DSL.field(DSL.name("id"), Long.class));
+                body.append("<tr><td><a href=\"/items/").append(id).append("\">").append(Html.escape(r.get(DSL.field(DSL.name("name"), String.class))))
+                        .append("</a></td><td>").append(price(r.get(DSL.field(DSL.name("price_cents"), Long.class))))
+                        .append("</td><td>").append(r.get(DSL.field(DSL.name("stock"), Integer.class))).append("</td></tr>");
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        ctx.html(Html.page("Catalog", settings.path("banner").asText(), body.append("</table>").toString()));
+    }
+
+    private void item(Context ctx) throws SQLException {
+        long id = Long.parseLong(ctx.pathParam("id"));
+        try (Connection c = dataSource.getConnection()) {
+            var r = DSL.using(c).select().from(DSL.table(DSL.name("shop_item"))).where(DSL.field(DSL.name("id"), Long.class).eq(id)).fetchOne();
+            if (r == null) {
+                ctx.status(404).html(Html.page("No such item", null, "<p>There is no item " + id + ".</p>"));
+                return;
+            }
+            int stock = r.get(DSL.field(DSL.name("stock"), Integer.class));
+            String body = "<p>Price: <b>" + price(r.get(DSL.field(DSL.name("price_cents"), Long.class))) + "</b></p>"
+                    + "<p id=\"stock\">In stock: " + stock + "</p>"
+                    + "<form method=\"post\" action=\"/basket/add\"><input type=\"hidden\" name=\"itemId\" value=\"" + id + "\">"
+                    + "<button id=\"add\" type=\"submit\">Add to basket</button></form>";
+            ctx.html(Html.page(r.get(DSL.field(DSL.name("name"), String.class)), settings.path("banner").asText(), body));
+        }
+    }
+
+    private void basket(Context ctx) {
+        List<String> basket = basketOf(ctx);
+        StringBuilder body = new StringBuilder();
+        if (basket.isEmpty()) {
+            body.append("<p>Your basket is empty.</p>");
+        } else {
+            body.append("<ul id=\"basket\">");
+            basket.forEach(id -> body.append("<li>item ").append(Html.escape(id)).append("</li>"));
+            body.append("</ul><form method=\"post\" action=\"/checkout\"><label>Checkout strategy <select name=\"strategy\" id=\"strategy\">");
+            for (Strategy s : Strategy.values()) {
+                body.append("<option value=\"").append(s.id()).append("\">").append(s.id()).append(" (").append(Html.escape(s.description()))
+                        .append(")</option>");
+            }
+            body.append("</select></label> <button id=\"checkout\" type=\"submit\">Pay and buy</button></form>");
+            body.append("<p>Paying takes ").append(settings.path("paymentMs").asLong()).append(" ms (set on the admin page).</p>");
+        }
+        ctx.html(Html.page("Basket", settings.path("banner").asText(), body.toString()));
+    }
+
+    private void checkout(Context ctx) {
+        List<String> basket = basketOf(ctx);
+        Strategy strategy = Strategy.parse(required(ctx.formParam("strategy"), "strategy"));
+        Duration payment = Duration.ofMillis(settings.path("paymentMs").asLong(50));
+        StringBuilder body = new StringBuilder();
+        List<String> left = new ArrayList<>();
+        for (String id : basket) {
+            Purchase p = shop.checkout(Long.parseLong(id), "web-" + ctx.ip(), payment, strategy);
+            String css = switch (p.outcome()) {
+                case PURCHASED -> "ok";
+                case SOLD_OUT -> "soldout";
+                case BUSY -> "busy";
+            };
+            body.append("<p class=\"outcome ").append(css).append("\" id=\"outcome\">").append(Html.escape(p.outcome().message()))
+                    .append(" <small>(item ").append(Html.escape(id)).append(", ").append(strategy.id()).append(", ")
+                    .append(p.latency().toMillis()).append(" ms)</small></p>");
+            if (p.outcome() == Purchase.Outcome.BUSY) {
+                left.add(id);
+            }
+        }
+        ctx.cookie("basket", String.join("-", left));
+        ctx.html(Html.page("Checkout", settings.path("banner").asText(), body.toString()));
+    }
+
+    private void arenaPage(Context ctx) {
+        StringBuilder strategies = new StringBuilder();
+        for (Strategy s : Strategy.values()) {
+            strategies.append("<label><input type=\"checkbox\" name=\"strategy\" value=\"").append(s.id()).append("\" checked> ")
+                    .append(s.id()).append("</label> ");
+        }
+        String body = """
+                <form id="arena-form">
+                <p>%s</p>
+                <p><label>Buyers <input name="buyers" id="buyers" value="64" size="5"></label>
+                   <label>Stock <input name="stock" id="stock" value="1" size="5"></label>
+                   <label>Payment ms <input name="paymentMs" id="paymentMs" value="0,50" size="10"></label>
+                   <button type="submit" id="run">Run</button></p></form>
+                <p><progress id="progress" value="0" max="1"></progress> <span id="status"></span></p>
+                <div id="results"></div>
+                <script>
+                document.getElementById('arena-form').addEventListener('submit', async (e) => {
+                  e.preventDefault();
+                  const f = new FormData(e.target);
+                  const body = {strategies: f.getAll('strategy'), buyers: +f.get('buyers'), stock: +f.get('stock'),
+                                paymentMs: String(f.get('paymentMs')).split(',').map(Number)};
+                  const r = await fetch('/api/arena', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+                  const job = await r.json();
+                  if (!r.ok) { document.getElementById('status').textContent = job.detail; return; }
+                  poll(job.id);
+                });
+                async function poll(id) {
+                  const job = await (await fetch('/api/arena/' + id)).json();
+                  document.getElementById('progress').value = job.progress;
+                  document.getElementById('status').textContent = job.status + ' (' + job.buyersDone + ' of ' + job.buyersTotal + ' buyers)';
+                  render(id, job);
+                  if (job.status === 'running' || job.status === 'queued') { setTimeout(() => poll(id), 300); }
+                }
+                function render(id, job) {
+                  let html = '<table id="arena-table"><tr><th>strategy</th><th>pay ms</th><th>purchased</th><th>oversold</th><th>sold out</th>'
+                    + '<th>busy</th><th>retries</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th></tr>';
+                  for (const r of job.results) {
+                    html += '<tr><td>' + r.strategy + '</td><td>' + r.paymentMs + '</td><td>' + r.purchased + '</td><td>' + r.oversold
+                      + '</td><td>' + r.soldOut + '</td><td>' + r.busy + '</td><td>' + r.retries + '</td><td>' + r.requestsPerSecond
+                      + '</td><td>' + r.p50Ms + '</td><td>' + r.p95Ms + '</td><td>' + r.p99Ms + '</td></tr>';
+                  }
+                  html += '</table>';
+                  if (job.results.length) {
+                    html += '<p><img id="chart" alt="arena chart" src="/api/arena/' + id + '/chart.svg?n=' + job.results.length + '"></p>'
+                      + '<p><a id="csv" href="/api/arena/' + id + '/results.csv">CSV</a> · <a id="json" href="/api/arena/' + id + '/results.json">JSON</a></p>';
+                  }
+                  document.getElementById('results').innerHTML = html;
+                }
+                </script>
+                """.formatted(strategies);
+        ctx.html(Html.page("Arena", settings.path("banner").asText(), body));
+    }
+
+    private void startArena(Context ctx) throws Exception {
+        JsonNode req = JSON.readTree(ctx.body());
+        List<Strategy> strategies = new ArrayList<>();
+        req.path("strategies").forEach(s -> strategies.add(Strategy.parse(s.asText())));
+        if (strategies.isEmpty()) {
+            strategies.addAll(Arrays.asList(Strategy.values()));
+        }
+        List<Long> payments = new ArrayList<>();
+        req.path("paymentMs").forEach(p -> payments.add(p.asLong()));
+        if (payments.isEmpty()) {
+            payments.add(0L);
+        }
+        List<Arena.Round> rounds = ArenaJobs.rounds(strategies, req.path("buyers").asInt(64), req.path("stock").asInt(1), payments);
+        if (rounds.size() > 50) {
+            throw new IllegalArgumentException("at most 50 rounds per run, not " + rounds.size());
+        }
+        ArenaJobs.Job job = arenaJobs.start(rounds);
+        ctx.status(202).json(Map.of("id", job.id, "status", job.status));
+    }
+
+    private ArenaJobs.Job job(Context ctx) {
+        ArenaJobs.Job job = arenaJobs.get(Long.parseLong(ctx.pathParam("id")));
+        if (job == null) {
+            throw new IllegalArgumentException("no arena run " + ctx.pathParam("id"));
+        }
+        return job;
+    }
+
+    private void admin(Context ctx) {
+        StringBuilder body = new StringBuilder("<h2>Instances (naming service)</h2><ul id=\"instances\">");
+        new Naming(client).resolve("shop").forEach((name, endpoint) -> body.append("<li>").append(Html.escape(name)).append(" at ")
+                .append(Html.escape(endpoint)).append("</li>"));
+        body.append("</ul><h2>Restock job</h2><p id=\"restock\">");
+        restockElection.leader().ifPresentOrElse(l -> body.append("Run by ").append(Html.escape(l.value())).append(" (generation ")
+                .append(l.sequencer().generation()).append(")"), () -> body.append("No leader right now."));
+        body.append("</p><h2>Settings</h2><form method=\"post\" action=\"/admin/settings\">")
+                .append("<label>Payment ms <input name=\"paymentMs\" value=\"").append(settings.path("paymentMs").asLong()).append("\"></label> ")
+                .append("<label>Banner <input name=\"banner\" size=\"40\" value=\"").append(Html.escape(settings.path("banner").asText()))
+                .append("\"></label> <button type=\"submit\">Save</button></form>");
+        ctx.html(Html.page("Admin · " + config.instance(), settings.path("banner").asText(), body.toString()));
+    }
+
+    private static List<String> basketOf(Context ctx) {
+        String cookie = ctx.cookie("basket");
+        if (cookie == null || cookie.isBlank()) {
+            return List.of();
+        }
+        return Arrays.stream(cookie.split("-")).filter(s -> s.matches("\\d{1,9}")).toList();
+    }
+
+    private static String required(String value, String name) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(name + " is required");
+        }
+        return value;
+    }
+
+    private static String price(long cents) {
+        return String.format(java.util.Locale.ROOT, "€%d.%02d", cents / 100, cents % 100);
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        restocker.interrupt();
+        web.stop();
+        settingsWatch.close();
+        restockElection.close();
+        session.close();
+        client.close();
+        if (embeddedApi != null) {
+            embeddedApi.close();
+            embeddedCoordinator.close();
+        }
+        dataSource.close();
+    }
+
+}
