@@ -20,7 +20,7 @@ final class Charts {
         double maxLatency = results.stream().mapToDouble(Arena.Result::p99Millis).max().orElse(1);
         StringBuilder svg = new StringBuilder();
         svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"arena-chart\" width=\"%d\" height=\"%d\" "
-                + "font-family=\"sans-serif\" font-size=\"12\">", labelWidth + 2 * panelWidth + 60, height));
+                + "font-family=\"sans-serif\" font-size=\"12\">", labelWidth + 2 * panelWidth + 130, height));
         svg.append("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
         svg.append(text(labelWidth, 20, "requests per second", "bold"));
         svg.append(text(labelWidth + panelWidth + 40, 20, "latency ms (p50, p95, p99)", "bold"));

@@ -140,8 +140,8 @@ public final class Main implements Callable<Integer> {
         List<Long> paymentMillis;
 
         @Option(names = "--strategy", split = ",",
-                description = "strategies to run: optimistic, pessimistic-wait, pessimistic-nowait, conditional-update (default: all but "
-                        + "coordinator-lock, which needs the web shop's coordinator)")
+                description = "strategies to run: optimistic, pessimistic-wait, pessimistic-nowait, conditional-update, "
+                        + "coordinator-lock (default: all; coordinator-lock runs an in-process coordinator on the same database)")
         List<String> strategies;
 
         @Option(names = "--lock-wait-ms", defaultValue = "2000",
@@ -151,6 +151,9 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--json", description = "print the results as JSON lines instead of a table")
         boolean json;
 
+        @Option(names = "--svg", description = "also write the results as an SVG chart to this file")
+        java.nio.file.Path svg;
+
         @Override
         public Integer call() throws Exception {
             if (lockWaitMillis < 0) {
@@ -158,7 +161,7 @@ public final class Main implements Callable<Integer> {
             }
             List<Strategy> chosen = new ArrayList<>();
             if (strategies == null || strategies.isEmpty()) {
-                chosen.addAll(List.of(Strategy.OPTIMISTIC, Strategy.PESSIMISTIC_WAIT, Strategy.PESSIMISTIC_NOWAIT, Strategy.CONDITIONAL_UPDATE));
+                chosen.addAll(List.of(Strategy.values()));
             } else {
                 for (String s : strategies) {
                     try {
@@ -179,18 +182,25 @@ public final class Main implements Callable<Integer> {
                 }
             }
             PrintWriter out = spec.commandLine().getOut();
-            try (HikariDataSource ds = database.open(Math.min(buyers, 60) + 4)) {
-                Arena arena = new Arena(new Shop(ds, Duration.ofMillis(lockWaitMillis)));
+            try (HikariDataSource ds = database.open(Math.min(buyers, 60) + 4);
+                    EmbeddedCoordinator coordinator = chosen.contains(Strategy.COORDINATOR_LOCK)
+                            ? new EmbeddedCoordinator(database.url, database.user, database.password) : null) {
+                Arena arena = new Arena(new Shop(ds, Duration.ofMillis(lockWaitMillis), coordinator == null ? null : coordinator.session));
                 arena.warmUp(buyers);
                 if (!json) {
                     out.printf("%d buyers, stock %d, on %s%n%n", buyers, stock, ds.getJdbcUrl());
                     out.println(Report.HEADER);
                 }
                 boolean oversold = false;
+                List<Arena.Result> results = new ArrayList<>();
                 for (Arena.Round round : rounds) {
                     Arena.Result r = arena.run(round, 1);
+                    results.add(r);
                     oversold |= r.oversold() > 0;
                     out.println(json ? Report.json(r) : Report.row(r));
+                }
+                if (svg != null) {
+                    java.nio.file.Files.writeString(svg, Charts.arena(results));
                 }
                 if (oversold) {
                     spec.commandLine().getErr().println("error: a strategy oversold: this is a bug");
@@ -198,6 +208,31 @@ public final class Main implements Callable<Integer> {
                 }
             }
             return 0;
+        }
+    }
+
+    /** A coordinator in this process, on the shop's database, with a session for the coordinator-lock strategy. */
+    static final class EmbeddedCoordinator implements AutoCloseable {
+        final dev.latchkey.coordinator.core.Coordinator coordinator;
+        final dev.latchkey.coordinator.http.HttpApi api;
+        final dev.latchkey.client.LatchkeyClient client;
+        final dev.latchkey.client.Session session;
+
+        EmbeddedCoordinator(String url, String user, String password) {
+            coordinator = new dev.latchkey.coordinator.core.Coordinator(
+                    new dev.latchkey.coordinator.store.StoreConfig(url, user, password, 16),
+                    dev.latchkey.coordinator.core.Coordinator.Settings.defaults());
+            api = new dev.latchkey.coordinator.http.HttpApi(coordinator);
+            client = dev.latchkey.client.LatchkeyClient.connect("http://127.0.0.1:" + api.start("127.0.0.1", 0));
+            session = client.openSession(dev.latchkey.client.Session.Options.defaults().owner("arena").cache(false));
+        }
+
+        @Override
+        public void close() {
+            session.close();
+            client.close();
+            api.close();
+            coordinator.close();
         }
     }
 
