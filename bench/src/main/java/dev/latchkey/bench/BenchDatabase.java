@@ -43,13 +43,26 @@ public final class BenchDatabase implements AutoCloseable {
      */
     public HikariDataSource pool(int size) {
         HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema);
+        config.setJdbcUrl(url());
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(size);
         config.setConnectionInitSql("SET synchronous_commit = off");
         config.setPoolName("bench");
         return new HikariDataSource(config);
+    }
+
+    /** A JDBC URL into the schema. */
+    public String url() {
+        return url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    public String password() {
+        return password;
     }
 
     @Override

@@ -1,0 +1,275 @@
+package dev.latchkey.bench;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.latchkey.client.LatchkeyClient;
+import dev.latchkey.client.Lease;
+import dev.latchkey.client.Session;
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.http.HttpApi;
+import dev.latchkey.coordinator.store.StoreConfig;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import net.javacrumbs.shedlock.core.LockConfiguration;
+import net.javacrumbs.shedlock.core.SimpleLock;
+import net.javacrumbs.shedlock.provider.jdbc.JdbcLockProvider;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.test.TestingServer;
+
+/**
+ * Lock acquire + release, side by side in one run on this machine: the Latchkey coordinator (Java
+ * client over HTTP, store on PostgreSQL), Curator's InterProcessMutex on an embedded ZooKeeper,
+ * ShedLock's JDBC provider on the same PostgreSQL, and raw pg_advisory_lock/unlock (the floor).
+ * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
+ *
+ * <pre>java -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell]</pre>
+ */
+public final class LockShootout {
+
+    /** One way to take and release a named lock, with per-client state. */
+    interface Contender extends AutoCloseable {
+        String name();
+
+        /** Per-client handle; called once per client thread before measuring. */
+        Client client(int index) throws Exception;
+
+        interface Client extends AutoCloseable {
+            void lockUnlock(String lock) throws Exception;
+
+            @Override
+            default void close() throws Exception {
+            }
+        }
+    }
+
+    /** One measured cell. */
+    public record Cell(String contender, String mode, int clients, double opsPerSecond, double p50Millis, double p99Millis) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Duration cell = Duration.ofSeconds(args.length > 0 ? Long.parseLong(args[0]) : 5);
+        List<Cell> cells = run(cell, new int[] {1, 8, 32});
+        System.out.println(markdown(cells));
+    }
+
+    public static List<Cell> run(Duration perCell, int[] clientCounts) throws Exception {
+        List<Cell> cells = new ArrayList<>();
+        try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40)) {
+            List<Contender> contenders = List.of(latchkey(db.url(), db.user(), db.password()), curator(), shedLock(pool), pgAdvisory(pool));
+            try {
+                for (Contender c : contenders) {
+                    for (String mode : List.of("distinct", "hot")) {
+                        for (int clients : clientCounts) {
+                            cells.add(measure(c, mode, clients, perCell));
+                        }
+                    }
+                }
+            } finally {
+                for (Contender c : contenders) {
+                    c.close();
+                }
+            }
+        }
+        return cells;
+    }
+
+    static Cell measure(Contender contender, String mode, int clients, Duration duration) throws Exception {
+        List<Contender.Client> handles = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            handles.add(contender.client(i));
+        }
+        long[][] latencies = new long[clients][];
+        int[] counts = new int[clients];
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        long warmUpEnd = System.nanoTime() + Math.min(duration.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
+        for (int i = 0; i < clients; i++) {
+            int index = i;
+            threads.add(Thread.ofPlatform().start(() -> {
+                long[] lat = new long[1 << 16];
+                int n = 0;
+                String lock = mode.equals("hot") ? "hot" : "lock-" + index;
+                try {
+                    start.await();
+                    long end = warmUpEnd + duration.toNanos();
+                    while (true) {
+                        long t0 = System.nanoTime();
+                        if (t0 >= end) {
+                            break;
+                        }
+                        handles.get(index).lockUnlock(lock);
+                        long t1 = System.nanoTime();
+                        if (t0 >= warmUpEnd) {
+                            if (n == lat.length) {
+                                lat = Arrays.copyOf(lat, n * 2);
+                            }
+                            lat[n++] = t1 - t0;
+                        }
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(contender.name() + " failed: " + e, e);
+                }
+                latencies[index] = Arrays.copyOf(lat, n);
+                counts[index] = n;
+            }));
+        }
+        start.countDown();
+        for (Thread t : threads) {
+            t.join();
+        }
+        for (Contender.Client h : handles) {
+            h.close();
+        }
+        long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
+        double ops = Arrays.stream(counts).sum() / (duration.toNanos() / 1e9);
+        return new Cell(contender.name(), mode, clients, ops, pct(all, 50), pct(all, 99));
+    }
+
+    private static double pct(long[] sorted, double p) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int rank = (int) Math.ceil(p / 100 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e6;
+    }
+
+    static Contender latchkey(String url, String user, String password) {
+        Coordinator coordinator = new Coordinator(new StoreConfig(url, user, password, 40), Coordinator.Settings.defaults());
+        HttpApi api = new HttpApi(coordinator);
+        LatchkeyClient client = LatchkeyClient.connect("http://127.0.0.1:" + api.start("127.0.0.1", 0));
+        return new Contender() {
+            public String name() {
+                return "latchkey";
+            }
+
+            public Client client(int index) {
+                Session session = client.openSession(Session.Options.defaults().cache(false));
+                return new Client() {
+                    public void lockUnlock(String lock) {
+                        try (Lease lease = session.acquire("/bench/" + lock, Duration.ofSeconds(30))) {
+                            lease.sequencer();
+                        }
+                    }
+
+                    public void close() {
+                        session.close();
+                    }
+                };
+            }
+
+            public void close() {
+                client.close();
+                api.close();
+                coordinator.close();
+            }
+        };
+    }
+
+    static Contender curator() throws Exception {
+        TestingServer zk = new TestingServer(true);
+        CuratorFramework framework = CuratorFrameworkFactory.newClient(zk.getConnectString(), new ExponentialBackoffRetry(100, 3));
+        framework.start();
+        framework.blockUntilConnected();
+        return new Contender() {
+            public String name() {
+                return "curator";
+            }
+
+            public Client client(int index) {
+                java.util.Map<String, InterProcessMutex> mutexes = new java.util.HashMap<>();
+                return lock -> {
+                    InterProcessMutex m = mutexes.computeIfAbsent(lock, l -> new InterProcessMutex(framework, "/bench/" + l));
+                    m.acquire();
+                    m.release();
+                };
+            }
+
+            public void close() throws Exception {
+                framework.close();
+                zk.close();
+            }
+        };
+    }
+
+    static Contender shedLock(HikariDataSource pool) throws Exception {
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE shedlock (name VARCHAR(64) PRIMARY KEY, lock_until TIMESTAMP NOT NULL, locked_at TIMESTAMP NOT NULL, "
+                    + "locked_by VARCHAR(255) NOT NULL)");
+        }
+        JdbcLockProvider provider = new JdbcLockProvider(pool);
+        return new Contender() {
+            public String name() {
+                return "shedlock";
+            }
+
+            public Client client(int index) {
+                return lock -> {
+                    while (true) { // ShedLock never waits: a busy lock is retried
+                        Optional<SimpleLock> held = provider.lock(new LockConfiguration(Instant.now(), lock, Duration.ofSeconds(30), Duration.ZERO));
+                        if (held.isPresent()) {
+                            held.get().unlock();
+                            return;
+                        }
+                        Thread.onSpinWait();
+                    }
+                };
+            }
+
+            public void close() {
+            }
+        };
+    }
+
+    static Contender pgAdvisory(HikariDataSource pool) {
+        return new Contender() {
+            public String name() {
+                return "pg-advisory";
+            }
+
+            public Client client(int index) throws Exception {
+                Connection c = pool.getConnection();
+                PreparedStatement lock = c.prepareStatement("SELECT pg_advisory_lock(?)");
+                PreparedStatement unlock = c.prepareStatement("SELECT pg_advisory_unlock(?)");
+                return new Client() {
+                    public void lockUnlock(String name) throws Exception {
+                        long key = name.hashCode();
+                        lock.setLong(1, key);
+                        lock.executeQuery().close();
+                        unlock.setLong(1, key);
+                        unlock.executeQuery().close();
+                    }
+
+                    public void close() throws Exception {
+                        c.close();
+                    }
+                };
+            }
+
+            public void close() {
+            }
+        };
+    }
+
+    static String markdown(List<Cell> cells) {
+        StringBuilder sb = new StringBuilder("| contender | locks | clients | ops/s | p50 ms | p99 ms | latchkey ÷ this |\n|---|---|---:|---:|---:|---:|---:|\n");
+        for (Cell c : cells) {
+            Cell mine = cells.stream().filter(x -> x.contender().equals("latchkey") && x.mode().equals(c.mode()) && x.clients() == c.clients())
+                    .findFirst().orElse(c);
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %,.0f | %.2f | %.2f | %.2f |%n", c.contender(), c.mode(), c.clients(),
+                    c.opsPerSecond(), c.p50Millis(), c.p99Millis(), mine.opsPerSecond() / Math.max(1e-9, c.opsPerSecond())));
+        }
+        return sb.toString();
+    }
+}
