@@ -34,7 +34,7 @@ import org.apache.curator.test.TestingServer;
  * ShedLock's JDBC provider on the same PostgreSQL, and raw pg_advisory_lock/unlock (the floor).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
  *
- * <pre>java -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell]</pre>
+ * <pre>java -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
 
@@ -62,6 +62,17 @@ public final class LockShootout {
         Duration cell = Duration.ofSeconds(args.length > 0 ? Long.parseLong(args[0]) : 5);
         List<Cell> cells = run(cell, new int[] {1, 8, 32});
         System.out.println(markdown(cells));
+        if (args.length > 1) {
+            List<SvgBarChart.Bar> bars = new ArrayList<>();
+            for (Cell c : cells) {
+                if (c.clients() == 8) {
+                    bars.add(new SvgBarChart.Bar(c.contender() + ", " + c.mode() + " lock", c.opsPerSecond(), 0,
+                            String.format(Locale.ROOT, "(p99 %.1f ms)", c.p99Millis())));
+                }
+            }
+            java.nio.file.Files.writeString(java.nio.file.Path.of(args[1]),
+                    SvgBarChart.render("Lock acquire + release, 8 clients (PostgreSQL store; ZooKeeper embedded)", "ops/s", bars));
+        }
     }
 
     public static List<Cell> run(Duration perCell, int[] clientCounts) throws Exception {

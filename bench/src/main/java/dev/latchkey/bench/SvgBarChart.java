@@ -33,14 +33,16 @@ public final class SvgBarChart {
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n", labelWidth - 8, y + 17,
                     escape(b.label())));
             svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\"/>%n", labelWidth, y + 3,
-                    w, b.label().toLowerCase(Locale.ROOT).contains("toolkit") ? "#2b6cb0" : "#a0aec0"));
+                    w, (b.label().toLowerCase(Locale.ROOT).contains("toolkit") || b.label().startsWith("latchkey")) ? "#2b6cb0" : "#a0aec0"));
             svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
                     labelWidth + w - e, labelWidth + w + e, y + 13, y + 13));
             svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%s</text>%n", labelWidth + w + e + 6, y + 17,
                     escape(String.format(Locale.ROOT, "%,.0f %s %s", b.value(), unit, b.note()))));
         }
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\">bars: mean; whiskers: 99.9%% confidence interval</text>%n",
-                labelWidth, height - 12));
+        if (bars.stream().anyMatch(b -> b.error() > 0)) {
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\">bars: mean; whiskers: 99.9%% confidence interval</text>%n",
+                    labelWidth, height - 12));
+        }
         svg.append("</svg>\n");
         return svg.toString();
     }
