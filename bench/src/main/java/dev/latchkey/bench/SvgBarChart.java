@@ -22,7 +22,7 @@ public final class SvgBarChart {
         double max = bars.stream().mapToDouble(b -> b.value() + b.error()).max().orElse(1);
         StringBuilder svg = new StringBuilder();
         svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                + "font-family=\"sans-serif\" font-size=\"13\">%n", labelWidth + chartWidth + 160, height));
+                + "font-family=\"sans-serif\" font-size=\"13\">%n", labelWidth + chartWidth + 220, height));
         svg.append(String.format(Locale.ROOT, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>%n"));
         svg.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">%s</text>%n", escape(title)));
         for (int i = 0; i < bars.size(); i++) {

@@ -10,8 +10,6 @@ import dev.latchkey.migrations.Migrations;
 import dev.latchkey.toolkit.dialect.DatabaseKind;
 import dev.latchkey.toolkit.failure.FailureClassifier;
 import dev.latchkey.toolkit.retry.RetryPolicy;
-import dev.latchkey.toolkit.retry.Transactor;
-import dev.latchkey.toolkit.metrics.ToolkitMetrics;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -41,15 +39,13 @@ public final class Store implements AutoCloseable {
     private final HikariDataSource dataSource;
     private final DatabaseKind kind;
     private final String nowSql;
-    private final Transactor transactor;
     private volatile Consumer<List<Event>> onCommit = events -> { };
 
     private Store(HikariDataSource dataSource, DatabaseKind kind) {
         this.dataSource = dataSource;
         this.kind = kind;
         this.nowSql = "SELECT " + kind.nowMillisExpression();
-        this.transactor = new Transactor(dataSource,
-                RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100)), ToolkitMetrics.NONE);
+        this.writer = Thread.ofPlatform().name("latchkey-store-writer").daemon().start(this::writeLoop);
     }
 
     /** Opens the pool and applies the coordinator's migrations. */
@@ -110,23 +106,149 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Runs a writing transaction (revision counter first), retrying deadlocks and serialization
-     * failures; listeners hear of its events after it commits.
+     * Runs a writing operation and returns its result once it has committed. Operations that
+     * arrive while the previous batch commits are applied together in one store transaction
+     * (revision counter first, one savepoint per operation, so a refused operation changes
+     * nothing) and committed once: one WAL flush per batch, not per operation. Deadlocks and
+     * serialization failures retry the whole batch; listeners hear of the events after commit.
      */
     public <T> T write(String operation, Function<WriteTx, T> work) {
-        List<List<Event>> committed = new java.util.ArrayList<>(1);
-        T result = run(() -> transactor.execute(operation, c -> {
-            committed.clear();
-            WriteTx tx = new WriteTx(dsl(c), nowMillis(c), kind == DatabaseKind.POSTGRES);
-            T r = work.apply(tx);
-            tx.flush();
-            committed.add(tx.events());
-            return r;
-        }));
-        if (!committed.isEmpty() && !committed.get(0).isEmpty()) {
-            onCommit.accept(committed.get(0));
+        PendingWrite<T> pending = new PendingWrite<>(operation, work, new java.util.concurrent.CompletableFuture<>());
+        if (!writerRunning) {
+            throw new StoreUnavailableException("the store is closed", null);
         }
-        return result;
+        writes.add(pending);
+        try {
+            return pending.result().join();
+        } catch (java.util.concurrent.CompletionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new StoreUnavailableException(String.valueOf(cause), cause);
+        }
+    }
+
+    private record PendingWrite<T>(String operation, Function<WriteTx, T> work, java.util.concurrent.CompletableFuture<T> result) {
+    }
+
+    private final java.util.concurrent.LinkedBlockingQueue<PendingWrite<?>> writes = new java.util.concurrent.LinkedBlockingQueue<>();
+    private volatile boolean writerRunning = true;
+    private final Thread writer;
+
+    /** Operations applied per store transaction (for metrics and benchmarks). */
+    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong operations = new java.util.concurrent.atomic.AtomicLong();
+
+    public long writeBatches() {
+        return batches.get();
+    }
+
+    public long writeOperations() {
+        return operations.get();
+    }
+
+    private void writeLoop() {
+        while (writerRunning) {
+            List<PendingWrite<?>> batch = new java.util.ArrayList<>();
+            try {
+                PendingWrite<?> first = writes.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                writes.drainTo(batch, 255);
+                runBatch(batch);
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException | Error e) {
+                for (PendingWrite<?> p : batch) {
+                    p.result().completeExceptionally(e);
+                }
+            }
+        }
+        List<PendingWrite<?>> left = new java.util.ArrayList<>();
+        writes.drainTo(left);
+        left.forEach(p -> p.result().completeExceptionally(new StoreUnavailableException("the store is closed", null)));
+    }
+
+    private void runBatch(List<PendingWrite<?>> batch) throws InterruptedException {
+        RetryPolicy policy = RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                applyBatch(batch);
+                return;
+            } catch (SQLException | RuntimeException e) {
+                boolean contention = FailureClassifier.classify(e).isPresent();
+                if (!contention || attempt >= policy.maxAttempts()) {
+                    RuntimeException failure = e instanceof CoordinatorException ce ? ce : unavailable(e);
+                    batch.forEach(p -> p.result().completeExceptionally(failure));
+                    return;
+                }
+                Thread.sleep(policy.backoff(attempt));
+            }
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void applyBatch(List<PendingWrite<?>> batch) throws SQLException {
+        Object[] results = new Object[batch.size()];
+        RuntimeException[] failures = new RuntimeException[batch.size()];
+        List<Event> events;
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                WriteTx tx = new WriteTx(dsl(c), nowMillis(c), kind == DatabaseKind.POSTGRES);
+                boolean single = batch.size() == 1;
+                for (int i = 0; i < batch.size(); i++) {
+                    int mark = tx.mark();
+                    java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
+                    try {
+                        results[i] = batch.get(i).work().apply(tx);
+                        if (savepoint != null) {
+                            c.releaseSavepoint(savepoint);
+                        }
+                    } catch (RuntimeException e) {
+                        if (FailureClassifier.classify(e).isPresent()) {
+                            throw e; // contention: the whole batch is tried again
+                        }
+                        failures[i] = e;
+                        tx.truncate(mark);
+                        if (savepoint != null) {
+                            c.rollback(savepoint); // this operation changes nothing; the others go on
+                        }
+                    }
+                }
+                if (single && failures[0] != null) {
+                    c.rollback();
+                    events = List.of();
+                } else {
+                    tx.flush();
+                    c.commit();
+                    events = List.copyOf(tx.events());
+                }
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback();
+                } catch (SQLException rollbackFailure) {
+                    e.addSuppressed(rollbackFailure);
+                }
+                throw e;
+            }
+        }
+        batches.incrementAndGet();
+        operations.addAndGet(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            java.util.concurrent.CompletableFuture future = batch.get(i).result();
+            if (failures[i] != null) {
+                future.completeExceptionally(failures[i] instanceof CoordinatorException ? failures[i] : unavailable(failures[i]));
+            } else {
+                future.complete(results[i]);
+            }
+        }
+        if (!events.isEmpty()) {
+            onCommit.accept(events);
+        }
     }
 
     /** A read that needs the database clock: the work gets a DSL context and "now" in epoch ms. */
@@ -166,7 +288,7 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private static StoreUnavailableException unavailable(Exception e) {
+    private static StoreUnavailableException unavailable(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
@@ -186,6 +308,13 @@ public final class Store implements AutoCloseable {
 
     @Override
     public void close() {
+        writerRunning = false;
+        writer.interrupt();
+        try {
+            writer.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         dataSource.close();
     }
 

@@ -53,6 +53,18 @@ public final class WriteTx {
         return events;
     }
 
+    /** How many events have been appended so far (to undo one operation's events). */
+    int mark() {
+        return events.size();
+    }
+
+    /** Forgets the events appended after {@code mark}: their operation was rolled back. */
+    void truncate(int mark) {
+        while (events.size() > mark) {
+            events.remove(events.size() - 1);
+        }
+    }
+
     void flush() {
         if (events.isEmpty()) {
             return;
