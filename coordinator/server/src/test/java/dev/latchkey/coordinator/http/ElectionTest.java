@@ -26,7 +26,8 @@ class ElectionTest {
             assertThat(leader.json().get("session").asText()).isEqualTo(a);
 
             CompletableFuture<Api.Reply> next = CompletableFuture.supplyAsync(() -> campaign(api, b, "shop-2:8080", 10_000));
-            Thread.sleep(200);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> // b is queued for the lock
+                    h.coordinator.store().read(c -> h.coordinator.store().dsl(c).fetchCount(dev.latchkey.coordinator.store.Schema.WAITER)) == 1);
             long resigned = System.nanoTime();
             assertThat(api.call("DELETE", "/v1/elections/restock?session=" + a, null).status()).isEqualTo(204);
             Api.Reply second = next.get();

@@ -42,7 +42,6 @@ class TwoCoordinatorsTest {
             long after = one.coordinator.events().currentRevision();
             CompletableFuture<JsonNode> watching = CompletableFuture.supplyAsync(
                     () -> b.call("GET", "/v1/events?prefix=/cfg&waitMs=10000&after=" + after, null).json());
-            Thread.sleep(200);
             assertThat(a.put("/cfg", "v1").status()).isEqualTo(201);
             JsonNode seen = watching.get();
             assertThat(seen.get("events").findValuesAsText("path")).contains("/cfg");
