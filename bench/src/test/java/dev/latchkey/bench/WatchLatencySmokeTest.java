@@ -1,0 +1,25 @@
+package dev.latchkey.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/** The watch-latency benchmark runs briefly on every database and on ZooKeeper, so it does not rot. */
+class WatchLatencySmokeTest {
+
+    @DatabaseTest
+    void everyWriteReachesTheWatcher(TestDatabase db) throws Exception {
+        WatchLatency.Result r = WatchLatency.latchkey(db.jdbcUrl(), db.user(), db.password(), 20);
+        assertThat(r.samples()).isEqualTo(20);
+        assertThat(r.p99Millis()).as("every event arrived").isFinite();
+    }
+
+    @Test
+    void zookeeperWatchesFire() throws Exception {
+        WatchLatency.Result r = WatchLatency.zookeeper(10);
+        assertThat(r.p99Millis()).isFinite();
+        assertThat(WatchLatency.format(r)).startsWith("| zookeeper");
+    }
+}
