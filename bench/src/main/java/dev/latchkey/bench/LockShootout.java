@@ -105,7 +105,8 @@ public final class LockShootout {
         int[] counts = new int[clients];
         CountDownLatch start = new CountDownLatch(1);
         List<Thread> threads = new ArrayList<>();
-        long warmUpEnd = System.nanoTime() + Math.min(duration.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
+        CountDownLatch ready = new CountDownLatch(clients);
+        long[] warmUpEnd = new long[1]; // set once every client has done its first round
         for (int i = 0; i < clients; i++) {
             int index = i;
             threads.add(Thread.ofPlatform().start(() -> {
@@ -113,8 +114,13 @@ public final class LockShootout {
                 int n = 0;
                 String lock = mode.equals("hot") ? "hot" : "lock-" + index;
                 try {
+                    try {
+                        handles.get(index).lockUnlock(lock); // one untimed round first: creates the lock, opens the path
+                    } finally {
+                        ready.countDown();
+                    }
                     start.await();
-                    long end = warmUpEnd + duration.toNanos();
+                    long end = warmUpEnd[0] + duration.toNanos();
                     while (true) {
                         long t0 = System.nanoTime();
                         if (t0 >= end) {
@@ -122,7 +128,7 @@ public final class LockShootout {
                         }
                         handles.get(index).lockUnlock(lock);
                         long t1 = System.nanoTime();
-                        if (t0 >= warmUpEnd) {
+                        if (t0 >= warmUpEnd[0]) {
                             if (n == lat.length) {
                                 lat = Arrays.copyOf(lat, n * 2);
                             }
@@ -136,6 +142,8 @@ public final class LockShootout {
                 counts[index] = n;
             }));
         }
+        ready.await();
+        warmUpEnd[0] = System.nanoTime() + Math.min(duration.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
         start.countDown();
         for (Thread t : threads) {
             t.join();
