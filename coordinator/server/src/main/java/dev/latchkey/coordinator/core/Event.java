@@ -25,9 +25,4 @@ public record Event(long rev, String path, Kind kind, String detail, String sess
         /** The session in {@code session} expired; {@code path} is "/". */
         SESSION_EXPIRED
     }
-
-    /** Whether this event concerns {@code prefix} or a node below it. */
-    public boolean under(String prefix) {
-        return prefix.equals("/") || path.equals(prefix) || path.startsWith(prefix + "/");
-    }
 }

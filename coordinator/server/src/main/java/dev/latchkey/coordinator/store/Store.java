@@ -136,18 +136,6 @@ public final class Store implements AutoCloseable {
     private volatile boolean writerRunning = true;
     private final Thread writer;
 
-    /** Operations applied per store transaction (for metrics and benchmarks). */
-    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong operations = new java.util.concurrent.atomic.AtomicLong();
-
-    public long writeBatches() {
-        return batches.get();
-    }
-
-    public long writeOperations() {
-        return operations.get();
-    }
-
     private void writeLoop() {
         while (writerRunning) {
             List<PendingWrite<?>> batch = new java.util.ArrayList<>();
@@ -236,8 +224,6 @@ public final class Store implements AutoCloseable {
                 throw e;
             }
         }
-        batches.incrementAndGet();
-        operations.addAndGet(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             java.util.concurrent.CompletableFuture future = batch.get(i).result();
             if (failures[i] != null) {
