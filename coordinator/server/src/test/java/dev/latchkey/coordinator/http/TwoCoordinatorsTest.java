@@ -28,7 +28,8 @@ class TwoCoordinatorsTest {
 
             // a waiter on two is woken by a release on one
             CompletableFuture<Api.Reply> waiting = CompletableFuture.supplyAsync(() -> b.acquire("/shared", waiter, "exclusive", 20_000, 0));
-            Thread.sleep(500);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> // queued behind the holder
+                    one.coordinator.store().read(c -> one.coordinator.store().dsl(c).fetchCount(dev.latchkey.coordinator.store.Schema.WAITER)) == 1);
             assertThat(waiting).isNotDone();
             long released = System.nanoTime();
             assertThat(a.release("/shared", holder).status()).isEqualTo(204);
