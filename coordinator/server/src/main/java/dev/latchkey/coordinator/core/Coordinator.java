@@ -10,7 +10,17 @@ public final class Coordinator implements AutoCloseable {
     /** Tunables, with defaults fit for production. */
     public record Settings(Duration pollInterval, Duration reaperInterval, Duration outageThreshold, long eventRetention) {
         public static Settings defaults() {
-            return new Settings(Duration.ofMillis(20), Duration.ofMillis(250), Duration.ofSeconds(5), 100_000);
+            return new Settings(Duration.ofMillis(20), Duration.ofMillis(250), Duration.ofSeconds(2), 100_000);
+        }
+
+        /**
+         * A gap longer than this between reaper ticks (by the database clock) is an outage, and
+         * leases do not run during one. Eight reaper intervals by default: long enough that a busy
+         * coordinator's late tick is not mistaken for an outage, short enough that a session whose
+         * TTL exceeds 1.5 times the threshold survives an outage of any length.
+         */
+        public Settings withOutageThreshold(Duration threshold) {
+            return new Settings(pollInterval, reaperInterval, threshold, eventRetention);
         }
 
         public Settings withEventRetention(long revisions) {
@@ -31,7 +41,8 @@ public final class Coordinator implements AutoCloseable {
         this.store = Store.open(config);
         this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password());
         store.onCommit(events -> hub.wake());
-        this.sessions = new Sessions(store);
+        store.outageThreshold(settings.outageThreshold());
+        this.sessions = new Sessions(store, settings.outageThreshold());
         this.namespace = new Namespace(store);
         this.locks = new Locks(store, hub);
         this.watches = new Watches(store, hub);

@@ -34,6 +34,13 @@ public final class Reaper implements AutoCloseable {
         this.interval = interval;
         this.outageThreshold = outageThreshold;
         this.eventRetention = eventRetention;
+        try {
+            // tick once before serving: the outage rule needs a tick on record to measure a gap from,
+            // and a store that every coordinator left for a while is credited the gap right here
+            tick();
+        } catch (RuntimeException e) {
+            LOG.warn("first reaper tick failed: {}", e.getMessage());
+        }
         this.thread = Thread.ofPlatform().name("latchkey-reaper").daemon().start(this::loop);
     }
 

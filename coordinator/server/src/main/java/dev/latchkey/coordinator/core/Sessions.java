@@ -42,13 +42,19 @@ public final class Sessions implements AutoCloseable {
     }
 
     private final Store store;
+    private final long outageThresholdMs;
     private final LinkedBlockingQueue<Pending> keepAlives = new LinkedBlockingQueue<>();
     private final Thread batcher;
     private volatile boolean running = true;
     private volatile long storeWrites;
 
-    public Sessions(Store store) {
+    /**
+     * @param outageThreshold the reaper's outage threshold: a store gap longer than this stops the
+     *     leases' clocks (see {@link Reaper})
+     */
+    public Sessions(Store store, java.time.Duration outageThreshold) {
         this.store = store;
+        this.outageThresholdMs = outageThreshold.toMillis();
         this.batcher = Thread.ofPlatform().name("latchkey-keepalive-batcher").daemon().start(this::batchLoop);
     }
 
@@ -100,12 +106,19 @@ public final class Sessions implements AutoCloseable {
         });
     }
 
-    /** Refuses an unknown or expired session (by the database clock). */
+    /**
+     * Refuses an unknown or expired session (by the database clock). A lease that ran out while the
+     * store was away, before the reaper has credited the outage, is still live: leases do not run
+     * during an outage (see {@link #uncreditedOutage}).
+     */
     public static void requireLive(WriteTx tx, String id) {
         if (id == null || id.isBlank()) {
             throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
         }
         Long expires = tx.dsl().select(SESSION_EXPIRES).from(SESSION).where(SESSION_ID.eq(id)).forUpdate().fetchOne(SESSION_EXPIRES);
+        if (expires != null && expires < tx.now()) {
+            expires += uncreditedOutage(tx.dsl(), tx.now(), tx.outageThresholdMs());
+        }
         if (expires == null || expires < tx.now()) {
             throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "session '" + id + "' is unknown or has expired");
         }
@@ -136,6 +149,19 @@ public final class Sessions implements AutoCloseable {
         if (expired) {
             tx.emit("/", Event.Kind.SESSION_EXPIRED, null, id);
         }
+    }
+
+    /**
+     * Leases stand still while the store, or every coordinator, is away: the reaper credits such an
+     * outage by extending every lease by the gap since its previous tick (see {@link Reaper}). Until
+     * that first tick after the outage has run, this is the credit still owed, so that a keep-alive
+     * or operation arriving first is judged as the reaper is about to judge it: the gap since the
+     * last reaper tick when it exceeds the outage threshold, otherwise zero.
+     */
+    static long uncreditedOutage(org.jooq.DSLContext dsl, long now, long thresholdMs) {
+        Long last = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("reaper_tick")).fetchOne(CELL_VALUE);
+        long gap = last == null || last <= 0 ? 0 : now - last;
+        return gap > thresholdMs ? gap : 0;
     }
 
     private void batchLoop() {
@@ -171,8 +197,9 @@ public final class Sessions implements AutoCloseable {
     private void extend(List<Pending> batch) {
         List<String> ids = batch.stream().map(Pending::id).distinct().toList();
         Map<String, Info> extended = store.readAt((dsl, now) -> {
+            long owed = uncreditedOutage(dsl, now, outageThresholdMs);
             dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
-                    .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.ge(now)).execute();
+                    .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.plus(owed).ge(now)).execute();
             storeWrites++;
             Map<String, Info> found = new HashMap<>();
             for (Record r : dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).where(SESSION_ID.in(ids)).fetch()) {

@@ -40,6 +40,7 @@ public final class Store implements AutoCloseable {
     private final DatabaseKind kind;
     private final String nowSql;
     private volatile Consumer<List<Event>> onCommit = events -> { };
+    private volatile long outageThresholdMs = 2_000;
 
     private Store(HikariDataSource dataSource, DatabaseKind kind) {
         this.dataSource = dataSource;
@@ -48,23 +49,36 @@ public final class Store implements AutoCloseable {
         this.writer = Thread.ofPlatform().name("latchkey-store-writer").daemon().start(this::writeLoop);
     }
 
+    /**
+     * How long a store connection may sit idle inside an open transaction before the database ends
+     * it. A coordinator frozen mid-transaction (a stopped process, a long GC pause, a lost machine
+     * whose socket stays open) holds the revision counter's row lock, and with it every other
+     * coordinator's writes; the database cuts it loose after this long, rolling its work back.
+     * Store transactions take milliseconds, so this never ends a healthy one.
+     */
+    public static final Duration IDLE_IN_TRANSACTION_LIMIT = Duration.ofSeconds(3);
+
     /** Opens the pool and applies the coordinator's migrations. */
     public static Store open(StoreConfig config) {
-        HikariConfig hikari = new HikariConfig();
-        hikari.setJdbcUrl(config.jdbcUrl());
-        hikari.setUsername(config.user());
-        hikari.setPassword(config.password());
-        hikari.setMaximumPoolSize(config.poolSize());
-        hikari.setMinimumIdle(Math.min(2, config.poolSize()));
-        hikari.setPoolName("latchkey-store");
-        hikari.setConnectionTimeout(5_000);
         HikariDataSource ds = null;
         try {
-            ds = new HikariDataSource(hikari);
             DatabaseKind kind;
-            try (Connection c = ds.getConnection()) {
+            try (Connection c = java.sql.DriverManager.getConnection(config.jdbcUrl(), config.user(), config.password())) {
                 kind = DatabaseKind.detect(c);
             }
+            HikariConfig hikari = new HikariConfig();
+            hikari.setJdbcUrl(config.jdbcUrl());
+            hikari.setUsername(config.user());
+            hikari.setPassword(config.password());
+            hikari.setMaximumPoolSize(config.poolSize());
+            hikari.setMinimumIdle(Math.min(2, config.poolSize()));
+            hikari.setPoolName("latchkey-store");
+            hikari.setConnectionTimeout(5_000);
+            String limit = idleInTransactionLimit(kind);
+            if (limit != null) {
+                hikari.setConnectionInitSql(limit);
+            }
+            ds = new HikariDataSource(hikari);
             Migrations.apply(ds, Migrations.Changelog.COORDINATOR);
             return new Store(ds, kind);
         } catch (SQLException | RuntimeException e) {
@@ -75,12 +89,28 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /** The statement that sets {@link #IDLE_IN_TRANSACTION_LIMIT} on a new connection, where the database has one. */
+    static String idleInTransactionLimit(DatabaseKind kind) {
+        long ms = IDLE_IN_TRANSACTION_LIMIT.toMillis();
+        return switch (kind) {
+            case POSTGRES -> "SET idle_in_transaction_session_timeout = " + ms;
+            case MARIADB -> "SET SESSION idle_transaction_timeout = " + Math.max(1, ms / 1000);
+            // MySQL has no such limit (innodb_lock_wait_timeout bounds the waiters); H2 runs in-process
+            case MYSQL, H2 -> null;
+        };
+    }
+
     public DataSource dataSource() {
         return dataSource;
     }
 
     public DatabaseKind kind() {
         return kind;
+    }
+
+    /** The reaper's outage threshold, which writing operations need to judge leases (default 2 s). */
+    public void outageThreshold(Duration threshold) {
+        this.outageThresholdMs = threshold.toMillis();
     }
 
     /** Called after every writing transaction commits, with the events it appended. */
@@ -186,7 +216,7 @@ public final class Store implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                WriteTx tx = new WriteTx(dsl(c), nowMillis(c), kind == DatabaseKind.POSTGRES);
+                WriteTx tx = new WriteTx(dsl(c), nowMillis(c), kind == DatabaseKind.POSTGRES, outageThresholdMs);
                 boolean single = batch.size() == 1;
                 for (int i = 0; i < batch.size(); i++) {
                     int mark = tx.mark();

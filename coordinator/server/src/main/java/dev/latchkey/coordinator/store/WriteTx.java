@@ -20,9 +20,11 @@ public final class WriteTx {
     private final List<Event> events = new ArrayList<>();
 
     private final boolean notify;
+    private final long outageThresholdMs;
 
-    WriteTx(DSLContext dsl, long now, boolean notify) {
+    WriteTx(DSLContext dsl, long now, boolean notify, long outageThresholdMs) {
         this.notify = notify;
+        this.outageThresholdMs = outageThresholdMs;
         this.dsl = dsl;
         this.base = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).forUpdate().fetchOne(CELL_VALUE);
         this.now = now;
@@ -35,6 +37,11 @@ public final class WriteTx {
     /** The database clock, in epoch milliseconds, read when the transaction began. */
     public long now() {
         return now;
+    }
+
+    /** The reaper's outage threshold: a longer gap between its ticks stops the leases' clocks. */
+    public long outageThresholdMs() {
+        return outageThresholdMs;
     }
 
     /** The revision the next event will get. */

@@ -7,7 +7,6 @@ import dev.latchkey.client.LatchkeyClient;
 import dev.latchkey.client.Lease;
 import dev.latchkey.client.Sequencer;
 import dev.latchkey.client.Session;
-import dev.latchkey.client.SessionListener;
 import dev.latchkey.client.SessionState;
 import dev.latchkey.coordinator.http.CoordinatorProcess;
 import dev.latchkey.coordinator.http.Harness;
@@ -23,30 +22,9 @@ import dev.latchkey.toolkit.fencing.FencedTable;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 class ClientSessionTest {
-
-    static final class Recorder implements SessionListener {
-        final List<SessionState> states = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void onJeopardy() {
-            states.add(SessionState.JEOPARDY);
-        }
-
-        @Override
-        public void onSafe() {
-            states.add(SessionState.SAFE);
-        }
-
-        @Override
-        public void onExpired() {
-            states.add(SessionState.EXPIRED);
-        }
-    }
 
     /** Kill one of two coordinators while the client holds a lock: it carries on through the other. */
     @DatabaseTest(only = {Database.POSTGRESQL, Database.H2, Database.MARIADB})
@@ -54,7 +32,7 @@ class ClientSessionTest {
         try (SharedDatabase shared = new SharedDatabase(db); Harness survivor = shared.harness(); CoordinatorProcess doomed = shared.process();
                 LatchkeyClient client = LatchkeyClient.connect(doomed.api.base, survivor.api.base);
                 Session session = client.openSession(Session.Options.defaults().ttl(Duration.ofSeconds(2)).cache(false))) {
-            Recorder recorder = new Recorder();
+            StateRecorder recorder = new StateRecorder();
             session.addListener(recorder);
             Lease lease = session.acquire("/job", Duration.ofSeconds(5));
             doomed.kill();
@@ -76,7 +54,7 @@ class ClientSessionTest {
         try (Harness h = new Harness(db, Harness.fastReaper()); LatchkeyClient client = LatchkeyClient.connect(h.api.base);
                 Session session = client.openSession(Session.Options.defaults().ttl(Duration.ofSeconds(3))
                         .leaseMargin(Duration.ofMillis(1_500)))) {
-            Recorder recorder = new Recorder();
+            StateRecorder recorder = new StateRecorder();
             session.addListener(recorder);
             Lease lease = session.acquire("/job", Duration.ZERO);
             session.freezeKeepAlives(Duration.ofMillis(1_700));
@@ -102,7 +80,7 @@ class ClientSessionTest {
         try (Harness h = new Harness(db, Harness.fastReaper()); LatchkeyClient client = LatchkeyClient.connect(h.api.base);
                 Session frozen = client.openSession(Session.Options.defaults().ttl(Duration.ofSeconds(2)).cache(false));
                 Session other = client.openSession(Session.Options.defaults().ttl(Duration.ofSeconds(10)).cache(false))) {
-            Recorder recorder = new Recorder();
+            StateRecorder recorder = new StateRecorder();
             frozen.addListener(recorder);
             Lease old = frozen.acquire("/register", Sequencer.Mode.EXCLUSIVE, Duration.ZERO, Duration.ofMillis(1_500));
             try (Connection c = db.dataSource().getConnection()) {

@@ -62,7 +62,7 @@ public final class Api {
         return r.json().get("id").asText();
     }
 
-    Reply keepAlive(String session) {
+    public Reply keepAlive(String session) {
         return call("POST", "/v1/sessions/" + session + "/keepalive", null);
     }
 
@@ -71,19 +71,19 @@ public final class Api {
                 + ",\"lockDelayMs\":" + lockDelayMs + "}");
     }
 
-    Reply release(String path, String session) {
+    public Reply release(String path, String session) {
         return call("DELETE", "/v1/locks" + path + "?session=" + session, null);
     }
 
-    Reply put(String path, String content, String... headers) {
+    public Reply put(String path, String content, String... headers) {
         return call("PUT", "/v1/nodes" + path, content, headers);
     }
 
-    Reply get(String path) {
+    public Reply get(String path) {
         return call("GET", "/v1/nodes" + path, null);
     }
 
-    boolean check(String sequencer) {
+    public boolean check(String sequencer) {
         return call("POST", "/v1/sequencers/check", "{\"sequencer\":\"" + sequencer + "\"}").json().get("valid").asBoolean();
     }
 }

@@ -44,6 +44,23 @@ public final class CoordinatorProcess implements AutoCloseable {
         this.api = new Api(url);
     }
 
+    /** Stops the process in its tracks (SIGSTOP), as a long pause or a hung machine would. */
+    public void freeze() throws Exception {
+        signal("STOP");
+    }
+
+    /** Lets a frozen process go on (SIGCONT) from exactly where it stopped. */
+    public void thaw() throws Exception {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        if (kill.waitFor() != 0) {
+            throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
     /** Kills the process at once, as a crash would. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

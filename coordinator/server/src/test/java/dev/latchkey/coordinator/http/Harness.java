@@ -20,7 +20,7 @@ public final class Harness implements AutoCloseable {
         this(db.jdbcUrl(), db.user(), db.password(), settings);
     }
 
-    Harness(String url, String user, String password, Coordinator.Settings settings) {
+    public Harness(String url, String user, String password, Coordinator.Settings settings) {
         this.coordinator = new Coordinator(new StoreConfig(url, user, password, 40), settings);
         this.http = new HttpApi(coordinator);
         int port = http.start("127.0.0.1", 0);

@@ -11,7 +11,7 @@ import java.time.Duration;
 class ReaperAndOpsTest {
 
     private static final Coordinator.Settings MANUAL_REAPER =
-            new Coordinator.Settings(Duration.ofMillis(20), Duration.ofHours(1), Duration.ofSeconds(5), 100_000);
+            new Coordinator.Settings(Duration.ofMillis(20), Duration.ofHours(1), Duration.ofSeconds(2), 100_000);
 
     private static void setTickAndExpiry(Harness h, String session, long tickAgoMs, long expiredAgoMs) {
         h.coordinator.store().read(c -> {
@@ -38,6 +38,27 @@ class ReaperAndOpsTest {
             assertThat(h.coordinator.reaper().tick()).as("sessions expired").isZero();
             assertThat(api.keepAlive(session).status()).isEqualTo(200);
             assertThat(api.check(sequencer)).isTrue();
+        }
+    }
+
+    /**
+     * After an outage, a keep-alive or an operation can reach a coordinator before its reaper has
+     * ticked: it is judged as the reaper is about to judge it, with the outage credited.
+     */
+    @DatabaseTest
+    void beforeTheFirstTickAfterAnOutageTheOutageIsAlreadyCredited(TestDatabase db) {
+        try (Harness h = new Harness(db, MANUAL_REAPER)) {
+            Api api = h.api;
+            String session = api.openSession(2_000);
+            String other = api.openSession(2_000);
+            setTickAndExpiry(h, session, 30_000, 1_000);
+            assertThat(api.keepAlive(session).status()).as("renewed, not refused").isEqualTo(200);
+            setTickAndExpiry(h, other, 30_000, 1_000);
+            assertThat(api.acquire("/job", other, "exclusive", 0, 0).status()).as("a lock for a session the outage kept").isEqualTo(200);
+            // an outage shorter than the threshold (2 s) is no excuse
+            setTickAndExpiry(h, other, 1_000, 1_000);
+            assertThat(api.acquire("/job2", other, "exclusive", 0, 0).status()).isEqualTo(404);
+            assertThat(api.keepAlive(other).status()).isEqualTo(404);
         }
     }
 

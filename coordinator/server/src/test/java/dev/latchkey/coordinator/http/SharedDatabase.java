@@ -6,9 +6,10 @@ import dev.latchkey.testing.TestDatabase;
 /** The URL both processes use: the test database's, or for H2 the same database over TCP. */
 public final class SharedDatabase implements AutoCloseable {
     public final String url;
-    final String user;
-    final String password;
+    public final String user;
+    public final String password;
     private final org.h2.tools.Server server;
+    private final java.sql.Connection keep;
 
     public SharedDatabase(TestDatabase db) throws Exception {
         user = db.user();
@@ -16,11 +17,12 @@ public final class SharedDatabase implements AutoCloseable {
         if (db.database() == Database.H2) {
             server = org.h2.tools.Server.createTcpServer("-tcpPort", "0", "-ifExists").start();
             url = "jdbc:h2:tcp://127.0.0.1:" + server.getPort() + "/mem:" + db.name();
-            try (var keep = db.connect()) {
-                keep.isValid(1); // the in-memory database exists before the TCP clients ask for it
-            }
+            // the in-memory database exists before the TCP clients ask for it, and outlives them all
+            // (a test that cuts every TCP connection must not see it vanish)
+            keep = db.connect();
         } else {
             server = null;
+            keep = null;
             url = db.jdbcUrl();
         }
     }
@@ -37,6 +39,11 @@ public final class SharedDatabase implements AutoCloseable {
     public void close() {
         if (server != null) {
             server.stop();
+            try {
+                keep.close();
+            } catch (java.sql.SQLException ignored) {
+                // closing anyway
+            }
         }
     }
 }
