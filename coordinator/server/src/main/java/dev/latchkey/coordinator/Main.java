@@ -3,6 +3,8 @@ package dev.latchkey.coordinator;
 import dev.latchkey.coordinator.cli.ClientCommands;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.http.HttpApi;
+import dev.latchkey.coordinator.store.AfterRestore;
+import dev.latchkey.coordinator.store.Store;
 import dev.latchkey.coordinator.store.StoreConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -15,7 +17,7 @@ import picocli.CommandLine.Option;
 /** {@code java -jar latchkey-coordinator.jar serve [options]}. */
 @Command(name = "latchkey-coordinator", mixinStandardHelpOptions = true, version = "latchkey-coordinator 0.1.0",
         description = "The Latchkey coordinator: Chubby-style locks, files, watches and election on a SQL database.",
-        subcommands = {Main.Serve.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
+        subcommands = {Main.Serve.class, Main.AfterRestoreCommand.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
                 ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
                 ClientCommands.Elect.class, ClientCommands.Sessions.class})
 public final class Main implements Callable<Integer> {
@@ -57,18 +59,8 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--bind", defaultValue = "${env:LATCHKEY_BIND:-127.0.0.1}", description = "address (default: ${DEFAULT-VALUE})")
         String bind;
 
-        @Option(names = "--data-dir", defaultValue = "${env:LATCHKEY_DATA_DIR:-latchkey-data}",
-                description = "folder of the embedded H2 store (default: ${DEFAULT-VALUE})")
-        Path dataDir;
-
-        @Option(names = "--db-url", defaultValue = "${env:LATCHKEY_DB_URL}", description = "JDBC URL of the store (PostgreSQL, MySQL/MariaDB, H2)")
-        String dbUrl;
-
-        @Option(names = "--db-user", defaultValue = "${env:LATCHKEY_DB_USER}", description = "store user")
-        String dbUser;
-
-        @Option(names = "--db-password", defaultValue = "${env:LATCHKEY_DB_PASSWORD}", description = "store password")
-        String dbPassword;
+        @CommandLine.Mixin
+        StoreOptions store;
 
         @Option(names = "--pool-size", defaultValue = "${env:LATCHKEY_POOL_SIZE:-32}", description = "store connections (default: ${DEFAULT-VALUE})")
         int poolSize;
@@ -78,9 +70,7 @@ public final class Main implements Callable<Integer> {
             if (port < 0 || port > 65535) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--port must be between 0 and 65535");
             }
-            StoreConfig config = dbUrl == null || dbUrl.isBlank()
-                    ? StoreConfig.embedded(dataDir)
-                    : new StoreConfig(dbUrl, dbUser, dbPassword, poolSize);
+            StoreConfig config = store.config(poolSize);
             Coordinator coordinator = new Coordinator(config, Coordinator.Settings.defaults());
             HttpApi api = new HttpApi(coordinator);
             int actual = api.start(bind, port);
@@ -94,6 +84,52 @@ public final class Main implements Callable<Integer> {
             }));
             stopped.await();
             return 0;
+        }
+    }
+
+    /** Where the store is: the same options for every command that opens it. */
+    static final class StoreOptions {
+        @Option(names = "--data-dir", defaultValue = "${env:LATCHKEY_DATA_DIR:-latchkey-data}",
+                description = "folder of the embedded H2 store (default: ${DEFAULT-VALUE})")
+        Path dataDir;
+
+        @Option(names = "--db-url", defaultValue = "${env:LATCHKEY_DB_URL}", description = "JDBC URL of the store (PostgreSQL, MySQL/MariaDB, H2)")
+        String dbUrl;
+
+        @Option(names = "--db-user", defaultValue = "${env:LATCHKEY_DB_USER}", description = "store user")
+        String dbUser;
+
+        @Option(names = "--db-password", defaultValue = "${env:LATCHKEY_DB_PASSWORD}", description = "store password")
+        String dbPassword;
+
+        StoreConfig config(int poolSize) {
+            return dbUrl == null || dbUrl.isBlank() ? StoreConfig.embedded(dataDir) : new StoreConfig(dbUrl, dbUser, dbPassword, poolSize);
+        }
+    }
+
+    @Command(name = "after-restore", mixinStandardHelpOptions = true,
+            description = {"Makes a store restored from a backup safe to serve again: raises every lock and file generation and the"
+                    + " revision above anything issued before, ends every session, and makes watchers resync. Run it with every"
+                    + " coordinator stopped, before starting them on the restored database (see docs/operations.md)."})
+    static final class AfterRestoreCommand implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @CommandLine.Mixin
+        StoreOptions store;
+
+        @Option(names = "--force", description = "repair even though a coordinator's reaper ticked within the last 10 s")
+        boolean force;
+
+        @Override
+        public Integer call() {
+            try (Store opened = Store.open(store.config(2))) {
+                AfterRestore.Report r = AfterRestore.repair(opened, force);
+                spec.commandLine().getOut().printf("repaired: generations and revisions now start at %d; %d sessions ended (%d locks, %d"
+                        + " ephemeral nodes); %d nodes raised%n", r.floor(), r.sessionsEnded(), r.locksReleased(), r.ephemeralNodesDeleted(),
+                        r.nodes());
+                return 0;
+            }
         }
     }
 }
