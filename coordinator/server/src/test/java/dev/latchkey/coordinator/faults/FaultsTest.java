@@ -133,9 +133,11 @@ class FaultsTest {
     /**
      * A coordinator frozen (SIGSTOP) past its clients' leases, then resumed: the requests it
      * accepted before and during the freeze are judged by the store as it is now, so it cannot
-     * renew an expired session, grant it a lock, or write for it.
+     * renew an expired session, grant it a lock, or write for it. (Not on H2: H2 has no limit on
+     * idle transactions, so a coordinator frozen inside a store transaction holds up the others
+     * until it resumes; several coordinators on one H2 database are for development only.)
      */
-    @DatabaseTest
+    @DatabaseTest(only = {Database.POSTGRESQL, Database.MARIADB})
     void aCoordinatorFrozenPastTheLeaseCannotActForItsExpiredSessions(TestDatabase db) throws Exception {
         try (SharedDatabase shared = new SharedDatabase(db); Harness healthy = new Harness(shared.url, shared.user, shared.password, SETTINGS);
                 CoordinatorProcess frozen = shared.process();
