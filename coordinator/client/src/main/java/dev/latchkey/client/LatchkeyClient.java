@@ -44,7 +44,8 @@ public final class LatchkeyClient implements AutoCloseable {
         }
         this.servers = List.copyOf(servers);
         this.requestTimeout = requestTimeout;
-        this.http = HttpClient.newBuilder().connectTimeout(connectTimeout).build();
+        // HTTP/1.1 with keep-alive: the coordinator speaks nothing else, and asking for an h2c upgrade costs every request
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout).build();
     }
 
     /** A client for these coordinators (e.g. {@code http://127.0.0.1:7700}), tried in turn. */

@@ -9,8 +9,6 @@ import dev.latchkey.coordinator.store.WriteTx;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jooq.Record;
 
 /**
@@ -32,15 +30,26 @@ public final class Locks {
     public static final long MAX_LOCK_DELAY_MS = 60_000;
 
     private final Store store;
-    private final Map<String, Object> signals = new ConcurrentHashMap<>();
-    private final Map<String, long[]> versions = new ConcurrentHashMap<>();
+    /**
+     * Waiters sleep on one of a fixed set of monitors chosen by the path's hash, each with a
+     * change counter: memory stays bounded however many distinct lock paths a coordinator sees,
+     * and a wake-up meant for another path on the same stripe only costs a read.
+     */
+    private static final int STRIPES = 1024;
+    private final Object[] monitors = new Object[STRIPES];
+    private final long[] versions = new long[STRIPES];
 
     public Locks(Store store, EventHub hub) {
         this.store = store;
+        for (int i = 0; i < STRIPES; i++) {
+            monitors[i] = new Object();
+        }
         hub.addListener(events -> {
             for (Event e : events) {
                 if (e.kind() == Event.Kind.SESSION_EXPIRED) {
-                    signals.keySet().forEach(this::signal);
+                    for (int i = 0; i < STRIPES; i++) {
+                        signalStripe(i);
+                    }
                 } else {
                     signal(e.path());
                 }
@@ -108,12 +117,14 @@ public final class Locks {
         Sessions.requireLive(tx, session);
         Namespace.ensureFile(tx, path);
         Record node = dsl.select(NODE_LOCK_GEN, NODE_LOCK_DELAY_UNTIL, NODE_IS_DIR).from(NODE).where(NODE_PATH.eq(path)).forUpdate().fetchOne();
-        Record mine = dsl.select(HOLDER_MODE, HOLDER_GENERATION).from(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(session)).fetchOne();
-        if (mine != null) {
-            removeWaiter(tx, waiterId);
-            return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.get(HOLDER_MODE)), mine.get(HOLDER_GENERATION), session));
+        var holders = dsl.select(HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch();
+        for (Record mine : holders) {
+            if (mine.get(HOLDER_SESSION).equals(session)) {
+                removeWaiter(tx, waiterId);
+                return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.get(HOLDER_MODE)), mine.get(HOLDER_GENERATION), session));
+            }
         }
-        List<String> holderModes = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
+        List<String> holderModes = holders.map(h -> h.get(HOLDER_MODE));
         boolean compatible = holderModes.isEmpty()
                 || (mode == Sequencer.Mode.SHARED && holderModes.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
         var ahead = dsl.select(WAITER_ID, WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
@@ -205,28 +216,34 @@ public final class Locks {
                         r.get(HOLDER_SESSION))));
     }
 
+    private static int stripe(String path) {
+        return Math.floorMod(path.hashCode(), STRIPES);
+    }
+
     private long version(String path) {
-        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
-        synchronized (signals.computeIfAbsent(path, p -> new Object())) {
-            return v[0];
+        int i = stripe(path);
+        synchronized (monitors[i]) {
+            return versions[i];
         }
     }
 
     private void signal(String path) {
-        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
-        Object monitor = signals.computeIfAbsent(path, p -> new Object());
-        synchronized (monitor) {
-            v[0]++;
-            monitor.notifyAll();
+        signalStripe(stripe(path));
+    }
+
+    private void signalStripe(int i) {
+        synchronized (monitors[i]) {
+            versions[i]++;
+            monitors[i].notifyAll();
         }
     }
 
     private void await(String path, long seen, long millis) {
-        long[] v = versions.computeIfAbsent(path, p -> new long[1]);
-        Object monitor = signals.computeIfAbsent(path, p -> new Object());
+        int i = stripe(path);
+        Object monitor = monitors[i];
         long until = System.currentTimeMillis() + millis;
         synchronized (monitor) {
-            while (v[0] == seen) {
+            while (versions[i] == seen) {
                 long left = until - System.currentTimeMillis();
                 if (left <= 0) {
                     return;

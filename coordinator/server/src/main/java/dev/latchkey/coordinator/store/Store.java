@@ -216,16 +216,14 @@ public final class Store implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                WriteTx tx = new WriteTx(dsl(c), nowMillis(c), kind == DatabaseKind.POSTGRES, outageThresholdMs);
+                WriteTx tx = new WriteTx(dsl(c), kind.nowMillisExpression(), kind == DatabaseKind.POSTGRES, outageThresholdMs);
                 boolean single = batch.size() == 1;
                 for (int i = 0; i < batch.size(); i++) {
                     int mark = tx.mark();
                     java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
                     try {
                         results[i] = batch.get(i).work().apply(tx);
-                        if (savepoint != null) {
-                            c.releaseSavepoint(savepoint);
-                        }
+                        // (not released: a round trip saved; every savepoint ends with the transaction)
                     } catch (RuntimeException e) {
                         if (FailureClassifier.classify(e).isPresent()) {
                             throw e; // contention: the whole batch is tried again

@@ -22,12 +22,15 @@ public final class WriteTx {
     private final boolean notify;
     private final long outageThresholdMs;
 
-    WriteTx(DSLContext dsl, long now, boolean notify, long outageThresholdMs) {
+    /** Takes the revision counter's row lock and reads the database clock, in one round trip. */
+    WriteTx(DSLContext dsl, String nowExpression, boolean notify, long outageThresholdMs) {
         this.notify = notify;
         this.outageThresholdMs = outageThresholdMs;
         this.dsl = dsl;
-        this.base = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).forUpdate().fetchOne(CELL_VALUE);
-        this.now = now;
+        org.jooq.Record2<Long, Long> head = dsl.select(CELL_VALUE, org.jooq.impl.DSL.field(nowExpression, Long.class)).from(CELL)
+                .where(CELL_NAME.eq("revision")).forUpdate().fetchOne();
+        this.base = head.value1();
+        this.now = head.value2();
     }
 
     public DSLContext dsl() {
@@ -81,10 +84,15 @@ public final class WriteTx {
             insert = insert.values(e.rev(), e.path(), e.kind().name(), e.detail(), e.session(), e.createdMillis());
         }
         insert.execute();
-        dsl.update(CELL).set(CELL_VALUE, base + events.size()).where(CELL_NAME.eq("revision")).execute();
         if (notify) {
-            // delivered at commit to every coordinator LISTENing on PostgreSQL
-            dsl.resultQuery("SELECT pg_notify('latchkey_events', ?)", Long.toString(base + events.size())).fetch();
+            // the counter and the wake-up in one round trip; NOTIFY is delivered at commit to every
+            // coordinator LISTENing on PostgreSQL
+            long revision = base + events.size();
+            dsl.resultQuery("WITH n AS (SELECT pg_notify('latchkey_events', {0})) UPDATE {1} SET {2} = {3} FROM n WHERE {4} = 'revision'"
+                    + " RETURNING {2}", org.jooq.impl.DSL.val(Long.toString(revision)), CELL, CELL_VALUE, org.jooq.impl.DSL.val(revision),
+                    CELL_NAME).fetch();
+        } else {
+            dsl.update(CELL).set(CELL_VALUE, base + events.size()).where(CELL_NAME.eq("revision")).execute();
         }
     }
 }
