@@ -42,12 +42,22 @@ public final class BenchDatabase implements AutoCloseable {
      * so that the fsync, the same for every contender, does not drown the differences being measured.
      */
     public HikariDataSource pool(int size) {
+        return pool(size, false);
+    }
+
+    /**
+     * A pool into the schema, whose commits wait for the WAL flush when {@code durable} (the server's
+     * default, and what a lock service's users get) and do not otherwise.
+     */
+    public HikariDataSource pool(int size, boolean durable) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url());
         config.setUsername(user);
         config.setPassword(password);
         config.setMaximumPoolSize(size);
-        config.setConnectionInitSql("SET synchronous_commit = off");
+        if (!durable) {
+            config.setConnectionInitSql("SET synchronous_commit = off");
+        }
         config.setPoolName("bench");
         return new HikariDataSource(config);
     }

@@ -34,7 +34,7 @@ import org.apache.curator.test.TestingServer;
  * ShedLock's JDBC provider on the same PostgreSQL, and raw pg_advisory_lock/unlock (the floor).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
  *
- * <pre>java -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
+ * <pre>java [-Dcontenders=latchkey,curator] -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
 
@@ -77,8 +77,19 @@ public final class LockShootout {
 
     public static List<Cell> run(Duration perCell, int[] clientCounts) throws Exception {
         List<Cell> cells = new ArrayList<>();
-        try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40)) {
-            List<Contender> contenders = List.of(latchkey(db.url(), db.user(), db.password()), curator(), shedLock(pool), pgAdvisory(pool));
+        // durable commits for every contender: the coordinator's store, ShedLock's table and ZooKeeper's log all sync
+        try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40, true)) {
+            String only = System.getProperty("contenders", "latchkey,curator,shedlock,pg-advisory");
+            List<Contender> contenders = new ArrayList<>();
+            for (String name : only.split(",")) {
+                contenders.add(switch (name.trim()) {
+                    case "latchkey" -> latchkey(db.url(), db.user(), db.password());
+                    case "curator" -> curator();
+                    case "shedlock" -> shedLock(pool);
+                    case "pg-advisory" -> pgAdvisory(pool);
+                    default -> throw new IllegalArgumentException("unknown contender '" + name + "' (latchkey, curator, shedlock, pg-advisory)");
+                });
+            }
             try {
                 for (Contender c : contenders) {
                     for (String mode : List.of("distinct", "hot")) {
