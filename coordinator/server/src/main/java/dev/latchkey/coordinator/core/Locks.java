@@ -83,33 +83,75 @@ public final class Locks {
         }
         long deadline = System.nanoTime() + wait.toNanos();
         long waiterId = -1;
-        while (true) {
-            long seen = version(path);
-            long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-            long myWaiter = waiterId;
-            Attempt attempt = store.write("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
-            switch (attempt) {
-                case Granted g -> {
-                    return g.sequencer();
-                }
-                case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
-                case Wait w -> {
-                    waiterId = w.waiterId();
-                    long delay = w.delayRemainingMs();
-                    // sleep until something happens on the path (or the lock-delay ends), and try the
-                    // write again only when a read says this waiter is now at the head of the queue
-                    do {
-                        long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
-                        if (delay > 0) {
-                            sleep = Math.min(sleep, delay);
+        try {
+            while (true) {
+                long seen = version(path);
+                long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+                long myWaiter = waiterId;
+                Attempt attempt = store.write("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
+                switch (attempt) {
+                    case Granted g -> {
+                        return g.sequencer();
+                    }
+                    case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
+                    case Wait w -> {
+                        if (waiterId < 0) {
+                            waiterId = w.waiterId();
+                            enqueueLocally(path, waiterId);
                         }
-                        await(path, seen, sleep);
-                        seen = version(path);
-                        delay = 0;
-                    } while (System.nanoTime() < deadline && !mightGrant(path, mode, waiterId));
+                        long delay = w.delayRemainingMs();
+                        // sleep until something happens on the path (or the lock-delay ends), and try the
+                        // write again only when this is the first of this coordinator's waiters on the path
+                        // and a read says it is now at the head of the queue
+                        do {
+                            long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
+                            if (delay > 0) {
+                                sleep = Math.min(sleep, delay);
+                            }
+                            await(path, seen, sleep);
+                            seen = version(path);
+                            delay = 0;
+                        } while (System.nanoTime() < deadline && !(firstLocally(path, waiterId) && mightGrant(path, mode, waiterId)));
+                    }
                 }
             }
+        } finally {
+            if (waiterId >= 0) {
+                dequeueLocally(path, waiterId);
+            }
         }
+    }
+
+    /*
+     * This coordinator's waiters per path, by queue position. Only the first of them reads the store
+     * when the path changes: the others could not be granted before it anyway, and a hot lock with
+     * many waiters would otherwise cost a read per waiter per hand-off.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.ConcurrentSkipListSet<Long>> localWaiters =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void enqueueLocally(String path, long waiterId) {
+        localWaiters.compute(path, (k, set) -> {
+            var ids = set == null ? new java.util.concurrent.ConcurrentSkipListSet<Long>() : set;
+            ids.add(waiterId);
+            return ids;
+        });
+    }
+
+    private void dequeueLocally(String path, long waiterId) {
+        localWaiters.compute(path, (k, set) -> {
+            if (set == null) {
+                return null;
+            }
+            set.remove(waiterId);
+            return set.isEmpty() ? null : set;
+        });
+        signal(path); // the next local waiter, if any, is now first
+    }
+
+    private boolean firstLocally(String path, long waiterId) {
+        var ids = localWaiters.get(path);
+        return ids == null || ids.isEmpty() || ids.first() == waiterId;
     }
 
     private Attempt attempt(WriteTx tx, String path, String session, Sequencer.Mode mode, long lockDelayMs, long waiterId, long remainingMs) {
