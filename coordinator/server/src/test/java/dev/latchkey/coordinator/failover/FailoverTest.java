@@ -150,6 +150,12 @@ class FailoverTest {
                 }
 
                 clients.get(0).mkdir("/files");
+                // a watcher on the files, through the failover: every event once, in order, none missed
+                List<dev.latchkey.client.WatchEvent> watched = new java.util.concurrent.CopyOnWriteArrayList<>();
+                java.util.Set<Long> ackedRevisions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                LatchkeyClient watcherClient = LatchkeyClient.connect(b.api.base, a.api.base);
+                clients.add(watcherClient);
+                dev.latchkey.client.Watch watch = watcherClient.watch("/files", false, watcherClient.currentRevision(), watched::add);
                 long[] lastAcked = new long[WRITERS];
                 long[] lastAttempted = new long[WRITERS];
                 for (int i = 0; i < WRITERS; i++) {
@@ -165,7 +171,9 @@ class FailoverTest {
                                 FileContent current = client.read(path);
                                 long next = Long.parseLong(current.text()) + 1;
                                 lastAttempted[w] = next;
-                                client.write(path, Long.toString(next).getBytes(StandardCharsets.UTF_8), current.generation());
+                                long revision = client.write(path, Long.toString(next).getBytes(StandardCharsets.UTF_8), current.generation())
+                                        .modifiedRevision();
+                                ackedRevisions.add(revision);
                                 lastAcked[w] = next;
                                 acked.accept(startedAt);
                             } catch (LatchkeyException e) {
@@ -202,8 +210,8 @@ class FailoverTest {
                 long killToWriteMs = (firstWriteAfterKill.get() - killing) / 1_000_000;
                 long promoteToWriteMs = (firstWriteAfterKill.get() - promotedAt) / 1_000_000;
                 System.out.printf("failover: first acknowledged write %d ms after the kill (%d ms after promotion; kill took %d ms); "
-                        + "%d fenced increments acknowledged, %d ambiguous%n", killToWriteMs, promoteToWriteMs, killWindowMs,
-                        ackedIncrements.get(), ambiguousIncrements.get());
+                        + "%d fenced increments acknowledged, %d ambiguous; %d file writes acknowledged%n", killToWriteMs, promoteToWriteMs,
+                        killWindowMs, ackedIncrements.get(), ambiguousIncrements.get(), ackedRevisions.size());
                 assertThat(promoteToWriteMs).as("writes resume only on the promoted standby").isPositive();
                 System.out.println(pair.status());
 
@@ -214,8 +222,15 @@ class FailoverTest {
                     assertThat(rs.getLong(1)).as("every acknowledged increment is there, none was lost to a second holder")
                             .isBetween(ackedIncrements.get(), ackedIncrements.get() + ambiguousIncrements.get());
                 }
+                long newestAcked = ackedRevisions.stream().mapToLong(Long::longValue).max().orElseThrow();
+                await().atMost(Duration.ofSeconds(30)).until(() -> watch.cursor() >= newestAcked);
+                watch.close();
+                List<Long> revisions = watched.stream().map(dev.latchkey.client.WatchEvent::rev).toList();
+                assertThat(watched).as("no resync: nothing was lost").noneMatch(dev.latchkey.client.WatchEvent::isResync);
+                assertThat(revisions).as("each event once, in order").isSorted().doesNotHaveDuplicates();
+                assertThat(revisions).as("the watcher saw every acknowledged write, across the failover").containsAll(ackedRevisions);
                 for (int w = 0; w < WRITERS; w++) {
-                    long value = Long.parseLong(clients.get(LOCKERS + w).read("/files/writer-" + w).text());
+                    long value = Long.parseLong(clients.get(LOCKERS + 1 + w).read("/files/writer-" + w).text());
                     assertThat(value).as("writer %d: the last acknowledged write survived", w).isBetween(lastAcked[w], lastAttempted[w]);
                 }
                 for (int i = 0; i < LOCKERS; i++) {
