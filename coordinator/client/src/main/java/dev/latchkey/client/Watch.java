@@ -57,9 +57,9 @@ public final class Watch implements AutoCloseable {
                     deliver(event);
                     cursor = event.rev();
                 }
-                if (cursor < 0) {
-                    cursor = page.get("lastRev").asLong();
-                }
+                // every event up to lastRev was examined: continue from there even if none matched, so a
+                // quiet watch never falls behind the retention (and resyncs) for others' events
+                cursor = Math.max(cursor, page.get("lastRev").asLong());
             } catch (LatchkeyException e) {
                 pause(); // every coordinator unreachable: try again shortly from the same cursor
             } catch (RuntimeException e) {

@@ -17,7 +17,12 @@ public final class Watches {
 
     /** What a watcher gets next: events, or (when it fell behind retention) an order to resync. */
     public sealed interface Batch {
-        record Events(List<Event> events) implements Batch {
+        /**
+         * The matching events, and the revision through which every event was examined: a watcher
+         * may continue from {@code scannedTo} even when nothing matched, so a quiet watch on a busy
+         * store never falls behind the retention for events it was never going to receive.
+         */
+        record Events(List<Event> events, long scannedTo) implements Batch {
         }
 
         /** Events after {@code fromRev} were pruned; re-read state and continue from {@code currentRev}. */
@@ -59,8 +64,10 @@ public final class Watches {
             // never read past what this coordinator has seen committed in order (the counter)
             long upTo = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("revision")).fetchOne(CELL_VALUE);
             Condition where = EVENT_REV.gt(afterRev).and(EVENT_REV.le(upTo)).and(matches(path, exact));
-            return new Batch.Events(dsl.select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED).from(EVENT)
-                    .where(where).orderBy(EVENT_REV).limit(limit).fetch(EventHub::toEvent));
+            List<Event> events = dsl.select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED).from(EVENT)
+                    .where(where).orderBy(EVENT_REV).limit(limit).fetch(EventHub::toEvent);
+            long scannedTo = events.size() < limit ? Math.max(afterRev, upTo) : events.get(events.size() - 1).rev();
+            return new Batch.Events(events, scannedTo);
         });
     }
 

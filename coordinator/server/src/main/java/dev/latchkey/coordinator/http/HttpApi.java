@@ -209,9 +209,7 @@ public final class HttpApi implements AutoCloseable {
                 if (batch instanceof Watches.Batch.Events e) {
                     events = e.events().stream().filter(ev -> holds.contains(ev.path()) && !id.equals(ev.session())
                             && ev.kind() == Event.Kind.CONFLICTING_LOCK_REQUEST).toList();
-                    if (!e.events().isEmpty()) {
-                        from = e.events().get(e.events().size() - 1).rev();
-                    }
+                    from = e.scannedTo();
                 } else {
                     break;
                 }
@@ -296,7 +294,7 @@ public final class HttpApi implements AutoCloseable {
         Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, after, Duration.ofMillis(waitMs), limit);
         switch (batch) {
             case Watches.Batch.Events e -> ctx.json(Map.of("events", e.events().stream().map(HttpApi::eventJson).toList(),
-                    "lastRev", e.events().isEmpty() ? after : e.events().get(e.events().size() - 1).rev()));
+                    "lastRev", e.scannedTo()));
             case Watches.Batch.Resync r -> ctx.json(Map.of("resync", true, "fromRev", r.fromRev(), "horizon", r.horizon(),
                     "lastRev", r.currentRev(), "events", List.of()));
         }
@@ -327,8 +325,8 @@ public final class HttpApi implements AutoCloseable {
                         }
                         for (Event ev : e.events()) {
                             client.sendEvent(kindName(ev.kind()), toJson(eventJson(ev)), Long.toString(ev.rev()));
-                            cursor = ev.rev();
                         }
+                        cursor = e.scannedTo();
                     }
                     case Watches.Batch.Resync r -> {
                         client.sendEvent("resync", toJson(Map.of("fromRev", r.fromRev(), "horizon", r.horizon(), "currentRev", r.currentRev())),

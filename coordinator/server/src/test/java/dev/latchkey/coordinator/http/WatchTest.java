@@ -141,4 +141,34 @@ class WatchTest {
             assertThat(events).hasSize(2);
         }
     }
+
+    /**
+     * A watch on a quiet path, while the rest of the store is busy enough to prune its events many
+     * times over: the watcher keeps up (every event was examined, none matched) and is never told to
+     * resync for events it was never going to receive.
+     */
+    @DatabaseTest
+    void aQuietWatchOnABusyStoreNeverFallsBehind(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db, Coordinator.Settings.defaults().withEventRetention(10));
+                dev.latchkey.client.LatchkeyClient client = dev.latchkey.client.LatchkeyClient.connect(h.api.base)) {
+            Api api = h.api;
+            api.put("/quiet", "0");
+            List<dev.latchkey.client.WatchEvent> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            try (dev.latchkey.client.Watch watch = client.watch("/quiet", true, client.currentRevision(), seen::add)) {
+                for (int round = 0; round < 5; round++) {
+                    for (int i = 0; i < 15; i++) {
+                        api.put("/busy", Integer.toString(i));
+                    }
+                    long revision = h.coordinator.events().currentRevision();
+                    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> watch.cursor() >= revision);
+                    h.coordinator.reaper().tick(); // prunes all but the last 10 revisions
+                }
+                long written = api.put("/quiet", "1").json().get("modifiedRevision").asLong();
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !seen.isEmpty());
+                assertThat(seen).noneMatch(dev.latchkey.client.WatchEvent::isResync);
+                assertThat(seen.get(0).rev()).isEqualTo(written);
+                assertThat(seen.get(0).path()).isEqualTo("/quiet");
+            }
+        }
+    }
 }
