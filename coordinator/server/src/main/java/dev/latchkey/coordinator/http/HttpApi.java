@@ -300,6 +300,9 @@ public final class HttpApi implements AutoCloseable {
         }
     }
 
+    /** A watch stream that sent nothing for this long says something: a progress event or a ping. */
+    private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(1_500);
+
     private void watch(SseClient client) {
         Context ctx = client.ctx();
         String[] target;
@@ -315,20 +318,35 @@ public final class HttpApi implements AutoCloseable {
             return;
         }
         client.sendComment("watching " + target[0] + " after revision " + cursor);
+        long lastSent = System.nanoTime();
+        long lastId = cursor; // the newest id the client has been sent
         while (!client.terminated()) {
             try {
                 Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, cursor, Duration.ofSeconds(2), 500);
                 switch (batch) {
                     case Watches.Batch.Events e -> {
-                        if (e.events().isEmpty()) {
-                            client.sendComment("ping"); // notices a client that went away
-                        }
                         for (Event ev : e.events()) {
                             client.sendEvent(kindName(ev.kind()), toJson(eventJson(ev)), Long.toString(ev.rev()));
+                            lastSent = System.nanoTime();
+                            lastId = ev.rev();
+                        }
+                        // when quiet, say something every 2 s (not on every unrelated commit)
+                        if (e.events().isEmpty() && System.nanoTime() - lastSent >= QUIET_NANOS) {
+                            lastSent = System.nanoTime();
+                            if (e.scannedTo() > lastId) {
+                                lastId = e.scannedTo();
+                                // nothing matched, but everything up to here was examined: the id moves the
+                                // client's Last-Event-ID on, so a reconnect does not start from far behind
+                                client.sendEvent("progress", toJson(Map.of("rev", e.scannedTo())), Long.toString(e.scannedTo()));
+                            } else {
+                                client.sendComment("ping"); // notices a client that went away
+                            }
                         }
                         cursor = e.scannedTo();
                     }
                     case Watches.Batch.Resync r -> {
+                        lastSent = System.nanoTime();
+                        lastId = r.currentRev();
                         client.sendEvent("resync", toJson(Map.of("fromRev", r.fromRev(), "horizon", r.horizon(), "currentRev", r.currentRev())),
                                 Long.toString(r.currentRev()));
                         cursor = r.currentRev();

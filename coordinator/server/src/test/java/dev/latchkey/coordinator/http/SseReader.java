@@ -31,7 +31,10 @@ final class SseReader implements AutoCloseable {
         this.it = lines.iterator();
     }
 
-    /** The next event, or null when the server sent a keep-alive comment instead. */
+    /** The id of the last {@code progress} event: how far the server has looked on this watch's behalf. */
+    volatile String progress;
+
+    /** The next event, or null when the server sent a keep-alive comment or a progress event instead. */
     SseEvent next() {
         String id = null;
         String event = "message";
@@ -39,6 +42,10 @@ final class SseReader implements AutoCloseable {
         while (it.hasNext()) {
             String line = it.next();
             if (line.isEmpty()) {
+                if (event.equals("progress")) {
+                    progress = id;
+                    return null;
+                }
                 if (data.length() > 0 || id != null) {
                     return new SseEvent(id, event, data.toString());
                 }

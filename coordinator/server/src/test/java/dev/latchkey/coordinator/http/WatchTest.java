@@ -171,4 +171,30 @@ class WatchTest {
             }
         }
     }
+
+    /** The SSE form of the same: a quiet stream's progress events move the client's Last-Event-ID on. */
+    @DatabaseTest
+    void aQuietSseWatchIsToldHowFarTheServerLooked(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            long start = h.coordinator.events().currentRevision();
+            try (SseReader sse = new SseReader(api.base + "/v1/watch?path=/quiet", Long.toString(start))) {
+                for (int i = 0; i < 5; i++) {
+                    api.put("/busy", Integer.toString(i));
+                }
+                long busy = h.coordinator.events().currentRevision();
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+                while ((sse.progress == null || Long.parseLong(sse.progress) < busy) && System.nanoTime() < deadline) {
+                    assertThat(sse.next()).as("nothing under /quiet happened").isNull();
+                }
+                assertThat(Long.parseLong(sse.progress)).isGreaterThanOrEqualTo(busy);
+                long written = api.put("/quiet", "now").json().get("modifiedRevision").asLong();
+                SseReader.SseEvent e = sse.next();
+                while (e == null) {
+                    e = sse.next();
+                }
+                assertThat(Long.parseLong(e.id())).isEqualTo(written);
+            }
+        }
+    }
 }
