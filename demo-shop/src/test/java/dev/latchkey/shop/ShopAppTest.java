@@ -115,7 +115,7 @@ class ShopAppTest {
                 ShopApp leader = first.restockLeader() ? first : second;
                 ShopApp follower = leader == first ? second : first;
                 long followerRuns = follower.restockRuns();
-                Thread.sleep(500);
+                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> follower.restockRuns() == followerRuns);
                 assertThat(follower.restockRuns()).as("the follower never restocks").isEqualTo(followerRuns);
                 assertThat(get(first.url() + "/admin", null).body()).contains("shop-a at", "shop-b at", "Run by " + leader.instance());
 

@@ -34,13 +34,8 @@ public final class FaultProxy implements AutoCloseable {
     private FaultProxy(String host, int port, String jdbcUrl) throws IOException {
         this.target = new InetSocketAddress(host, port);
         this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-        this.jdbcUrl = jdbcUrl == null ? null : HOST_PORT.matcher(jdbcUrl).replaceFirst("//127.0.0.1:" + server.getLocalPort());
+        this.jdbcUrl = HOST_PORT.matcher(jdbcUrl).replaceFirst("//127.0.0.1:" + server.getLocalPort());
         Thread.ofPlatform().name("fault-proxy-accept").daemon().start(this::acceptLoop);
-    }
-
-    /** Starts a proxy on a free loopback port that forwards to {@code host:port}. */
-    public static FaultProxy to(String host, int port) throws IOException {
-        return new FaultProxy(host, port, null);
     }
 
     /**
@@ -57,9 +52,6 @@ public final class FaultProxy implements AutoCloseable {
 
     /** The URL given to {@link #inFrontOf}, through this proxy. */
     public String jdbcUrl() {
-        if (jdbcUrl == null) {
-            throw new IllegalStateException("this proxy was not made from a JDBC URL");
-        }
         return jdbcUrl;
     }
 

@@ -42,7 +42,7 @@ public final class Coordinator implements AutoCloseable {
         this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password());
         store.onCommit(events -> hub.wake());
         store.outageThreshold(settings.outageThreshold());
-        this.sessions = new Sessions(store, settings.outageThreshold());
+        this.sessions = new Sessions(store);
         this.namespace = new Namespace(store);
         this.locks = new Locks(store, hub);
         this.watches = new Watches(store, hub);

@@ -42,19 +42,13 @@ public final class Sessions implements AutoCloseable {
     }
 
     private final Store store;
-    private final long outageThresholdMs;
     private final LinkedBlockingQueue<Pending> keepAlives = new LinkedBlockingQueue<>();
     private final Thread batcher;
     private volatile boolean running = true;
     private volatile long storeWrites;
 
-    /**
-     * @param outageThreshold the reaper's outage threshold: a store gap longer than this stops the
-     *     leases' clocks (see {@link Reaper})
-     */
-    public Sessions(Store store, java.time.Duration outageThreshold) {
+    public Sessions(Store store) {
         this.store = store;
-        this.outageThresholdMs = outageThreshold.toMillis();
         this.batcher = Thread.ofPlatform().name("latchkey-keepalive-batcher").daemon().start(this::batchLoop);
     }
 
@@ -197,7 +191,7 @@ public final class Sessions implements AutoCloseable {
     private void extend(List<Pending> batch) {
         List<String> ids = batch.stream().map(Pending::id).distinct().toList();
         Map<String, Info> extended = store.readAt((dsl, now) -> {
-            long owed = uncreditedOutage(dsl, now, outageThresholdMs);
+            long owed = uncreditedOutage(dsl, now, store.outageThresholdMs());
             dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
                     .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.plus(owed).ge(now)).execute();
             storeWrites++;

@@ -113,6 +113,10 @@ public final class Store implements AutoCloseable {
         this.outageThresholdMs = threshold.toMillis();
     }
 
+    public long outageThresholdMs() {
+        return outageThresholdMs;
+    }
+
     /** Called after every writing transaction commits, with the events it appended. */
     public void onCommit(Consumer<List<Event>> listener) {
         this.onCommit = listener;

@@ -187,7 +187,8 @@ class FailoverTest {
                 long killWindowMs;
                 long killing;
                 try {
-                    Thread.sleep(2_000);
+                    // under load: lock holders and file writers have each got through before the kill
+                    await().atMost(Duration.ofSeconds(30)).until(() -> ackedIncrements.get() >= 20 && ackedRevisions.size() >= 20);
                     assertThat(ackedIncrements.get()).as("the load runs before the failover").isPositive();
                     long before = ackedIncrements.get();
                     killing = System.nanoTime();
@@ -198,8 +199,9 @@ class FailoverTest {
                     promotedAt = System.nanoTime();
                     killWindowMs = (killedAt.get() - killing) / 1_000_000;
                     await().atMost(Duration.ofSeconds(60)).until(() -> firstWriteAfterKill.get() != Long.MAX_VALUE);
+                    int filesBefore = ackedRevisions.size();
                     await().atMost(Duration.ofSeconds(60)).until(() -> ackedIncrements.get() > before + 20);
-                    Thread.sleep(2_000);
+                    await().atMost(Duration.ofSeconds(60)).until(() -> ackedRevisions.size() > filesBefore + 20);
                 } finally {
                     stop.set(true);
                     for (CompletableFuture<Void> worker : workers) {
