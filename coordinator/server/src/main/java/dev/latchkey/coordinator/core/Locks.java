@@ -54,7 +54,85 @@ public final class Locks {
                     signal(e.path());
                 }
             }
+            noticeConflicts(events);
         });
+    }
+
+    /*
+     * Held keep-alives waiting for a conflicting request on a lock their session holds. They hear of
+     * it from the event stream this coordinator already follows, not by reading the store on every
+     * commit (which, with many sessions holding locks, cost a read per holder per commit).
+     */
+    private final Object notices = new Object();
+    private final List<ConflictWatch> conflictWatches = new java.util.ArrayList<>(); // guarded by notices
+
+    /** One held keep-alive's interest: its session, the locks it holds (null until read), what it found. */
+    private static final class ConflictWatch {
+        final String session;
+        java.util.Set<String> held; // guarded by notices
+        final List<Event> found = new java.util.ArrayList<>(); // guarded by notices
+
+        ConflictWatch(String session) {
+            this.session = session;
+        }
+
+        boolean wants(Event e) {
+            return e.kind() == Event.Kind.CONFLICTING_LOCK_REQUEST && !session.equals(e.session()) && (held == null || held.contains(e.path()));
+        }
+    }
+
+    private void noticeConflicts(List<Event> events) {
+        synchronized (notices) {
+            boolean any = false;
+            for (Event e : events) {
+                if (e.kind() == Event.Kind.CONFLICTING_LOCK_REQUEST) {
+                    for (ConflictWatch w : conflictWatches) {
+                        if (w.wants(e)) {
+                            w.found.add(e);
+                            any = true;
+                        }
+                    }
+                }
+            }
+            if (any) {
+                notices.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits until another session asks for a lock this session holds (a conflicting lock request
+     * committed after this call began), or the timeout passes; returns those requests' events.
+     * {@code heldLocks} reads what the session holds; it runs after the watch is in place, so a
+     * request committed while it reads is not missed.
+     */
+    public List<Event> awaitConflictingRequest(String session, java.util.function.Supplier<? extends java.util.Collection<String>> heldLocks,
+            Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ConflictWatch watch = new ConflictWatch(session);
+        synchronized (notices) {
+            conflictWatches.add(watch);
+        }
+        try {
+            java.util.Set<String> held = java.util.Set.copyOf(heldLocks.get());
+            synchronized (notices) {
+                watch.held = held;
+                watch.found.removeIf(e -> !held.contains(e.path()));
+                while (watch.found.isEmpty()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    // (with nothing held, nothing can be reported early: the call is just held)
+                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(notices, left);
+                }
+                return List.copyOf(watch.found);
+            }
+        } finally {
+            synchronized (notices) {
+                conflictWatches.remove(watch);
+            }
+        }
     }
 
     private sealed interface Attempt {
@@ -88,7 +166,7 @@ public final class Locks {
                 long seen = version(path);
                 long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
                 long myWaiter = waiterId;
-                Attempt attempt = store.write("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
+                Attempt attempt = store.writeRarelyRefused("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
                 switch (attempt) {
                     case Granted g -> {
                         return g.sequencer();
@@ -154,34 +232,51 @@ public final class Locks {
         return ids == null || ids.isEmpty() || ids.first() == waiterId;
     }
 
+    /**
+     * One acquire attempt inside a writing transaction: a single read for the lock's state, then
+     * (when granted) two writes. No row locks are taken: writing transactions run one at a time
+     * behind the revision counter's row lock, so nothing can change what was read before commit.
+     */
     private Attempt attempt(WriteTx tx, String path, String session, Sequencer.Mode mode, long lockDelayMs, long waiterId, long remainingMs) {
         var dsl = tx.dsl();
-        Sessions.requireLive(tx, session);
-        Namespace.ensureFile(tx, path);
-        Record node = dsl.select(NODE_LOCK_GEN, NODE_LOCK_DELAY_UNTIL, NODE_IS_DIR).from(NODE).where(NODE_PATH.eq(path)).forUpdate().fetchOne();
-        var holders = dsl.select(HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch();
-        for (Record mine : holders) {
-            if (mine.get(HOLDER_SESSION).equals(session)) {
+        if (session == null || session.isBlank()) {
+            throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
+        }
+        LockState state = LockState.read(tx, path, session, waiterId);
+        if (!state.nodeExists) {
+            Sessions.requireLive(tx, session, state.sessionExpires);
+            Namespace.ensureFile(tx, path); // the first lock on a path creates it as an empty file
+            state = LockState.read(tx, path, session, waiterId);
+        }
+        Sessions.requireLive(tx, session, state.sessionExpires);
+        for (LockState.Holder mine : state.holders) {
+            if (mine.session().equals(session)) {
                 removeWaiter(tx, waiterId);
-                return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.get(HOLDER_MODE)), mine.get(HOLDER_GENERATION), session));
+                return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.mode()), mine.generation(), session));
             }
         }
-        List<String> holderModes = holders.map(h -> h.get(HOLDER_MODE));
+        List<String> holderModes = state.holders.stream().map(LockState.Holder::mode).toList();
         boolean compatible = holderModes.isEmpty()
                 || (mode == Sequencer.Mode.SHARED && holderModes.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-        var ahead = dsl.select(WAITER_ID, WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
-                .and(waiterId < 0 ? org.jooq.impl.DSL.trueCondition() : WAITER_ID.lt(waiterId)).orderBy(WAITER_ID).fetch(WAITER_MODE);
+        List<String> ahead = state.waitersAhead;
         boolean fair = ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-        long delayUntil = node.get(NODE_LOCK_DELAY_UNTIL);
+        long delayUntil = state.lockDelayUntil;
         boolean delayed = delayUntil > tx.now();
         if (compatible && fair && !delayed) {
-            long generation = node.get(NODE_LOCK_GEN);
-            if (holderModes.isEmpty()) {
-                generation++;
-                dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path)).execute();
+            long generation = holderModes.isEmpty() ? state.lockGeneration + 1 : state.lockGeneration;
+            var hold = dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED)
+                    .values(path, session, mode.name(), generation, lockDelayMs, tx.now());
+            if (!holderModes.isEmpty()) {
+                hold.execute();
+            } else {
+                var bump = dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path));
+                if (tx.postgres()) {
+                    dsl.execute("WITH g AS ({0}) {1}", bump, hold); // one round trip for both
+                } else {
+                    bump.execute();
+                    hold.execute();
+                }
             }
-            dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED)
-                    .values(path, session, mode.name(), generation, lockDelayMs, tx.now()).execute();
             removeWaiter(tx, waiterId);
             tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, session);
             return new Granted(new Sequencer(path, mode, generation, session));
@@ -200,6 +295,61 @@ public final class Locks {
                     .values(id, path, session, mode.name(), tx.now(), tx.now() + remainingMs).execute();
         }
         return new Wait(id, delayed ? delayUntil - tx.now() : 0);
+    }
+
+    /** What an acquire needs to know about a lock, read in one round trip. */
+    private static final class LockState {
+        private static final int NODE_ROW = 0;
+        private static final int SESSION_ROW = 1;
+        private static final int HOLDER_ROW = 2;
+        private static final int WAITER_ROW = 3;
+        private static final org.jooq.Field<Integer> ROW_KIND = org.jooq.impl.DSL.field(org.jooq.impl.DSL.name("row_kind"), Integer.class);
+
+        boolean nodeExists;
+        long lockGeneration;
+        long lockDelayUntil;
+        Long sessionExpires;
+        final List<Holder> holders = new java.util.ArrayList<>();
+        final List<String> waitersAhead = new java.util.ArrayList<>();
+
+        /**
+         * The node's lock columns, the session's lease, the holders and the live waiters queued ahead
+         * of {@code waiterId} (all of them when it is negative), as one UNION ALL: four rows kinds
+         * sharing the columns (kind, a number, a number, a session, a mode).
+         */
+        static LockState read(WriteTx tx, String path, String session, long waiterId) {
+            var dsl = tx.dsl();
+            org.jooq.Field<String> noText = org.jooq.impl.DSL.castNull(String.class);
+            org.jooq.Field<Long> zero = org.jooq.impl.DSL.inline(0L);
+            var union = dsl.select(org.jooq.impl.DSL.inline(NODE_ROW).as(ROW_KIND), NODE_LOCK_GEN.as("n1"), NODE_LOCK_DELAY_UNTIL.as("n2"),
+                            noText.as("s"), noText.as("m"))
+                    .from(NODE).where(NODE_PATH.eq(path))
+                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(SESSION_ROW), SESSION_EXPIRES, zero, noText, noText)
+                            .from(SESSION).where(SESSION_ID.eq(session)))
+                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(HOLDER_ROW), HOLDER_GENERATION, zero, HOLDER_SESSION, HOLDER_MODE)
+                            .from(HOLDER).where(HOLDER_PATH.eq(path)))
+                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(WAITER_ROW), WAITER_ID, zero, noText, WAITER_MODE)
+                            .from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
+                            .and(waiterId < 0 ? org.jooq.impl.DSL.trueCondition() : WAITER_ID.lt(waiterId)));
+            LockState state = new LockState();
+            for (Record r : union.fetch()) {
+                long n1 = r.get(1, Long.class);
+                switch (r.get(0, Integer.class)) {
+                    case NODE_ROW -> {
+                        state.nodeExists = true;
+                        state.lockGeneration = n1;
+                        state.lockDelayUntil = r.get(2, Long.class);
+                    }
+                    case SESSION_ROW -> state.sessionExpires = n1;
+                    case HOLDER_ROW -> state.holders.add(new Holder(r.get(3, String.class), r.get(4, String.class), n1));
+                    default -> state.waitersAhead.add(r.get(4, String.class));
+                }
+            }
+            return state;
+        }
+
+        record Holder(String session, String mode, long generation) {
+        }
     }
 
     /** A read-only look: would a write attempt by this waiter be granted now? */
@@ -229,7 +379,7 @@ public final class Locks {
 
     public void release(String path, String session) {
         Paths.require(path);
-        store.write("lock-release", tx -> {
+        store.writeRarelyRefused("lock-release", tx -> {
             int deleted = tx.dsl().deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(session)).execute();
             if (deleted == 0) {
                 throw new CoordinatorException(Problem.NOT_LOCK_HOLDER, "session '" + session + "' does not hold '" + path + "'");
@@ -248,6 +398,11 @@ public final class Locks {
                     .and(HOLDER_MODE.eq(sequencer.mode().name())).and(HOLDER_GENERATION.eq(sequencer.generation()))
                     .and(SESSION_EXPIRES.ge(now)));
         });
+    }
+
+    /** The paths of the locks a session holds. */
+    public List<String> heldBy(String session) {
+        return store.read(c -> store.dsl(c).select(HOLDER_PATH).from(HOLDER).where(HOLDER_SESSION.eq(session)).fetch(HOLDER_PATH));
     }
 
     /** The current holders of a lock, as sequencers. */

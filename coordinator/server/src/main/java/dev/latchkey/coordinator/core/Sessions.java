@@ -109,7 +109,15 @@ public final class Sessions implements AutoCloseable {
         if (id == null || id.isBlank()) {
             throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
         }
-        Long expires = tx.dsl().select(SESSION_EXPIRES).from(SESSION).where(SESSION_ID.eq(id)).forUpdate().fetchOne(SESSION_EXPIRES);
+        requireLive(tx, id, tx.dsl().select(SESSION_EXPIRES).from(SESSION).where(SESSION_ID.eq(id)).fetchOne(SESSION_EXPIRES));
+    }
+
+    /**
+     * Refuses unless a session whose lease runs out at {@code expires} (null: no such session) is
+     * live. No row lock is needed: everything that ends a session is a writing transaction, and
+     * those run one at a time; a keep-alive only ever extends a lease.
+     */
+    static void requireLive(WriteTx tx, String id, Long expires) {
         if (expires != null && expires < tx.now()) {
             expires += uncreditedOutage(tx.dsl(), tx.now(), tx.outageThresholdMs());
         }
@@ -188,9 +196,38 @@ public final class Sessions implements AutoCloseable {
         }
     }
 
-    private void extend(List<Pending> batch) {
+    private void extend(List<Pending> batch) throws InterruptedException {
         List<String> ids = batch.stream().map(Pending::id).distinct().toList();
-        Map<String, Info> extended = store.readAt((dsl, now) -> {
+        Map<String, Info> extended;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                extended = extendOnce(ids);
+                break;
+            } catch (RuntimeException e) {
+                // the UPDATE locks many session rows; a writing transaction ending some of them (the
+                // reaper, a close) may lock them in another order: a deadlock, retried, not a failed keep-alive
+                if (attempt >= KEEP_ALIVE_RETRY.maxAttempts() || dev.latchkey.toolkit.failure.FailureClassifier.classify(e).isEmpty()) {
+                    throw e;
+                }
+                Thread.sleep(KEEP_ALIVE_RETRY.backoff(attempt));
+            }
+        }
+        for (Pending p : batch) {
+            Info info = extended.get(p.id());
+            if (info == null) {
+                p.result().completeExceptionally(new CoordinatorException(Problem.SESSION_NOT_FOUND,
+                        "session '" + p.id() + "' is unknown or has expired"));
+            } else {
+                p.result().complete(info);
+            }
+        }
+    }
+
+    private static final dev.latchkey.toolkit.retry.RetryPolicy KEEP_ALIVE_RETRY = dev.latchkey.toolkit.retry.RetryPolicy.defaults()
+            .withMaxAttempts(5).withBackoff(java.time.Duration.ofMillis(2), java.time.Duration.ofMillis(50));
+
+    private Map<String, Info> extendOnce(List<String> ids) {
+        return store.readAt((dsl, now) -> {
             long owed = uncreditedOutage(dsl, now, store.outageThresholdMs());
             dsl.update(SESSION).set(SESSION_EXPIRES, org.jooq.impl.DSL.val(now).plus(SESSION_TTL)).set(SESSION_RENEWED, now)
                     .where(SESSION_ID.in(ids)).and(SESSION_EXPIRES.plus(owed).ge(now)).execute();
@@ -204,15 +241,6 @@ public final class Sessions implements AutoCloseable {
             }
             return found;
         });
-        for (Pending p : batch) {
-            Info info = extended.get(p.id());
-            if (info == null) {
-                p.result().completeExceptionally(new CoordinatorException(Problem.SESSION_NOT_FOUND,
-                        "session '" + p.id() + "' is unknown or has expired"));
-            } else {
-                p.result().complete(info);
-            }
-        }
     }
 
     @Override

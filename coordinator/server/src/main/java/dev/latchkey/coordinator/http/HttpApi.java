@@ -195,28 +195,7 @@ public final class HttpApi implements AutoCloseable {
         if (waitMs > 0) {
             // hold the call until something happens on a lock this session holds, or a third of the lease passes
             long hold = Math.min(waitMs, info.ttlMs() / 3);
-            long from = coordinator.events().lastSeen();
-            var holds = coordinator.store().read(c -> coordinator.store().dsl(c).select(dev.latchkey.coordinator.store.Schema.HOLDER_PATH)
-                    .from(dev.latchkey.coordinator.store.Schema.HOLDER).where(dev.latchkey.coordinator.store.Schema.HOLDER_SESSION.eq(id))
-                    .fetch(dev.latchkey.coordinator.store.Schema.HOLDER_PATH));
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(hold);
-            while (events.isEmpty() && !holds.isEmpty()) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                Watches.Batch batch = coordinator.watches().next("/", false, from, Duration.ofNanos(left), 500);
-                if (batch instanceof Watches.Batch.Events e) {
-                    events = e.events().stream().filter(ev -> holds.contains(ev.path()) && !id.equals(ev.session())
-                            && ev.kind() == Event.Kind.CONFLICTING_LOCK_REQUEST).toList();
-                    from = e.scannedTo();
-                } else {
-                    break;
-                }
-            }
-            if (holds.isEmpty() && hold > 0) {
-                Thread.sleep(hold); // no lock held, so nothing to report early: just hold the call
-            }
+            events = coordinator.locks().awaitConflictingRequest(id, () -> coordinator.locks().heldBy(id), Duration.ofMillis(hold));
         }
         Map<String, Object> out = sessionJson(info);
         out.put("events", events.stream().map(HttpApi::eventJson).toList());

@@ -147,7 +147,19 @@ public final class Store implements AutoCloseable {
      * serialization failures retry the whole batch; listeners hear of the events after commit.
      */
     public <T> T write(String operation, Function<WriteTx, T> work) {
-        PendingWrite<T> pending = new PendingWrite<>(operation, work, new java.util.concurrent.CompletableFuture<>());
+        return submit(new PendingWrite<>(operation, true, work, new java.util.concurrent.CompletableFuture<>()));
+    }
+
+    /**
+     * Like {@link #write}, for an operation that is rarely refused (a lock acquire or release): it
+     * runs without a savepoint of its own, saving a round trip. When it is refused anyway, its
+     * batch is rolled back and applied again without it, so it still changes nothing.
+     */
+    public <T> T writeRarelyRefused(String operation, Function<WriteTx, T> work) {
+        return submit(new PendingWrite<>(operation, false, work, new java.util.concurrent.CompletableFuture<>()));
+    }
+
+    private <T> T submit(PendingWrite<T> pending) {
         if (!writerRunning) {
             throw new StoreUnavailableException("the store is closed", null);
         }
@@ -163,7 +175,12 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private record PendingWrite<T>(String operation, Function<WriteTx, T> work, java.util.concurrent.CompletableFuture<T> result) {
+    /** How many writing operations wait for the writer (for tests). */
+    int queuedWrites() {
+        return writes.size();
+    }
+
+    private record PendingWrite<T>(String operation, boolean savepoint, Function<WriteTx, T> work, java.util.concurrent.CompletableFuture<T> result) {
     }
 
     private final java.util.concurrent.LinkedBlockingQueue<PendingWrite<?>> writes = new java.util.concurrent.LinkedBlockingQueue<>();
@@ -196,10 +213,14 @@ public final class Store implements AutoCloseable {
 
     private void runBatch(List<PendingWrite<?>> batch) throws InterruptedException {
         RetryPolicy policy = RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100));
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1; !batch.isEmpty(); ) {
             try {
                 applyBatch(batch);
                 return;
+            } catch (RefusedWithoutSavepoint refused) {
+                // the transaction is rolled back: the refused operation fails, the others run again without it
+                batch = new java.util.ArrayList<>(batch);
+                batch.remove(refused.index).result().completeExceptionally(refused.failure);
             } catch (SQLException | RuntimeException e) {
                 boolean contention = FailureClassifier.classify(e).isPresent();
                 if (!contention || attempt >= policy.maxAttempts()) {
@@ -208,7 +229,20 @@ public final class Store implements AutoCloseable {
                     return;
                 }
                 Thread.sleep(policy.backoff(attempt));
+                attempt++;
             }
+        }
+    }
+
+    /** An operation without a savepoint of its own was refused in a batch with others. */
+    private static final class RefusedWithoutSavepoint extends RuntimeException {
+        final int index;
+        final RuntimeException failure;
+
+        RefusedWithoutSavepoint(int index, RuntimeException failure) {
+            super(null, null, false, false);
+            this.index = index;
+            this.failure = failure;
         }
     }
 
@@ -223,14 +257,18 @@ public final class Store implements AutoCloseable {
                 WriteTx tx = new WriteTx(dsl(c), kind.nowMillisExpression(), kind == DatabaseKind.POSTGRES, outageThresholdMs);
                 boolean single = batch.size() == 1;
                 for (int i = 0; i < batch.size(); i++) {
+                    PendingWrite<?> pending = batch.get(i);
                     int mark = tx.mark();
-                    java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
+                    java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
                     try {
-                        results[i] = batch.get(i).work().apply(tx);
+                        results[i] = pending.work().apply(tx);
                         // (not released: a round trip saved; every savepoint ends with the transaction)
                     } catch (RuntimeException e) {
                         if (FailureClassifier.classify(e).isPresent()) {
                             throw e; // contention: the whole batch is tried again
+                        }
+                        if (!single && savepoint == null) {
+                            throw new RefusedWithoutSavepoint(i, failureOf(e));
                         }
                         failures[i] = e;
                         tx.truncate(mark);
@@ -259,7 +297,7 @@ public final class Store implements AutoCloseable {
         for (int i = 0; i < batch.size(); i++) {
             java.util.concurrent.CompletableFuture future = batch.get(i).result();
             if (failures[i] != null) {
-                future.completeExceptionally(failures[i] instanceof CoordinatorException ? failures[i] : unavailable(failures[i]));
+                future.completeExceptionally(failureOf(failures[i]));
             } else {
                 future.complete(results[i]);
             }
@@ -267,6 +305,10 @@ public final class Store implements AutoCloseable {
         if (!events.isEmpty()) {
             onCommit.accept(events);
         }
+    }
+
+    private static RuntimeException failureOf(RuntimeException e) {
+        return e instanceof CoordinatorException ? e : unavailable(e);
     }
 
     /** A read that needs the database clock: the work gets a DSL context and "now" in epoch ms. */

@@ -19,12 +19,12 @@ public final class WriteTx {
     private final long base;
     private final List<Event> events = new ArrayList<>();
 
-    private final boolean notify;
+    private final boolean postgres;
     private final long outageThresholdMs;
 
     /** Takes the revision counter's row lock and reads the database clock, in one round trip. */
-    WriteTx(DSLContext dsl, String nowExpression, boolean notify, long outageThresholdMs) {
-        this.notify = notify;
+    WriteTx(DSLContext dsl, String nowExpression, boolean postgres, long outageThresholdMs) {
+        this.postgres = postgres;
         this.outageThresholdMs = outageThresholdMs;
         this.dsl = dsl;
         org.jooq.Record2<Long, Long> head = dsl.select(CELL_VALUE, org.jooq.impl.DSL.field(nowExpression, Long.class)).from(CELL)
@@ -83,16 +83,21 @@ public final class WriteTx {
         for (Event e : events) {
             insert = insert.values(e.rev(), e.path(), e.kind().name(), e.detail(), e.session(), e.createdMillis());
         }
-        insert.execute();
-        if (notify) {
-            // the counter and the wake-up in one round trip; NOTIFY is delivered at commit to every
-            // coordinator LISTENing on PostgreSQL
-            long revision = base + events.size();
-            dsl.resultQuery("WITH n AS (SELECT pg_notify('latchkey_events', {0})) UPDATE {1} SET {2} = {3} FROM n WHERE {4} = 'revision'"
+        long revision = base + events.size();
+        if (postgres) {
+            // the events, the counter and the wake-up in one round trip; NOTIFY is delivered at commit
+            // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
+            dsl.resultQuery("WITH n AS (SELECT pg_notify('latchkey_events', {0})), e AS ({5}) UPDATE {1} SET {2} = {3} FROM n WHERE {4} = 'revision'"
                     + " RETURNING {2}", org.jooq.impl.DSL.val(Long.toString(revision)), CELL, CELL_VALUE, org.jooq.impl.DSL.val(revision),
-                    CELL_NAME).fetch();
+                    CELL_NAME, insert).fetch();
         } else {
-            dsl.update(CELL).set(CELL_VALUE, base + events.size()).where(CELL_NAME.eq("revision")).execute();
+            insert.execute();
+            dsl.update(CELL).set(CELL_VALUE, revision).where(CELL_NAME.eq("revision")).execute();
         }
+    }
+
+    /** Whether the store is PostgreSQL, whose writable WITH lets several writes share one round trip. */
+    public boolean postgres() {
+        return postgres;
     }
 }

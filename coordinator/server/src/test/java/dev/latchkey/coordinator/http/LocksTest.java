@@ -68,6 +68,65 @@ class LocksTest {
         }
     }
 
+    /**
+     * 16 clients, each on its own lock, so their operations share store transactions; between every
+     * acquire and release each also sends operations that must be refused (a release of a lock it does
+     * not hold, an acquire for an unknown session), which roll their batch back and apply it again
+     * without them. No refused operation may change anything, and no neighbour may be lost or applied
+     * twice: each lock's generations run 1, 2, 3… without a gap, and its events are exactly
+     * acquired, released, acquired… once each, in order.
+     */
+    @DatabaseTest
+    void batchedLockOperationsWithRefusalsMixedInLoseNothingAndRepeatNothing(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            int clients = 16;
+            int rounds = 12;
+            ExecutorService pool = Executors.newFixedThreadPool(clients);
+            try {
+                List<Future<List<Long>>> done = new ArrayList<>();
+                for (int c = 0; c < clients; c++) {
+                    String path = "/batched/lock-" + c;
+                    done.add(pool.submit(() -> {
+                        String session = api.openSession(30_000);
+                        List<Long> generations = new ArrayList<>();
+                        for (int i = 0; i < rounds; i++) {
+                            assertThat(api.release(path, session).status()).isEqualTo(409);
+                            Api.Reply grant = api.acquire(path, session, "exclusive", 0, 0);
+                            assertThat(grant.status()).as(grant.body()).isEqualTo(200);
+                            generations.add(grant.json().get("generation").asLong());
+                            assertThat(api.acquire(path, "no-such-session", "exclusive", 0, 0).status()).isEqualTo(404);
+                            assertThat(api.release(path, session).status()).isEqualTo(204);
+                        }
+                        return generations;
+                    }));
+                }
+                for (Future<List<Long>> f : done) {
+                    assertThat(f.get()).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, rounds).boxed().toList());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            for (int c = 0; c < clients; c++) {
+                String path = "/batched/lock-" + c;
+                assertThat(api.call("GET", "/v1/locks" + path, null).json().get("holders")).isEmpty();
+                var events = api.call("GET", "/v1/events?path=" + path + "&after=0&limit=5000", null).json().get("events");
+                List<String> kinds = new ArrayList<>();
+                events.forEach(e -> {
+                    if (e.get("kind").asText().startsWith("lock-")) {
+                        kinds.add(e.get("kind").asText()); // (the path's creation by its first lock is an event too)
+                    }
+                });
+                List<String> expected = new ArrayList<>();
+                for (int i = 0; i < rounds; i++) {
+                    expected.add("lock-acquired");
+                    expected.add("lock-released");
+                }
+                assertThat(kinds).as(path).containsExactlyElementsOf(expected);
+            }
+        }
+    }
+
     @DatabaseTest
     void sharedHoldersCoexistAndAWriterWaitsForThemInFifoOrder(TestDatabase db) throws Exception {
         try (Harness h = new Harness(db)) {

@@ -47,6 +47,24 @@ class TwoCoordinatorsTest {
             JsonNode seen = watching.get();
             assertThat(seen.get("events").findValuesAsText("path")).contains("/cfg");
             assertThat(from).isGreaterThanOrEqualTo(0);
+
+            // a held keep-alive on two returns early when a request through one conflicts with its lock,
+            // and not for a request on a lock it does not hold
+            assertThat(b.acquire("/other", holder, "exclusive", 0, 0).status()).isEqualTo(200); // holder holds /other, not /shared
+            CompletableFuture<Api.Reply> held = CompletableFuture.supplyAsync(
+                    () -> b.call("POST", "/v1/sessions/" + waiter + "/keepalive?waitMs=9000", null));
+            Thread.sleep(300); // (the hold is in place; a request before it began would not count)
+            String third = a.openSession(30_000);
+            assertThat(a.acquire("/other", third, "exclusive", 0, 0).status()).isEqualTo(409); // no wait: no request queued
+            CompletableFuture.runAsync(() -> a.acquire("/other", third, "exclusive", 1_000, 0)); // not waiter's lock
+            Thread.sleep(500);
+            assertThat(held).as("a request on a lock the session does not hold").isNotDone();
+            long asked = System.nanoTime();
+            CompletableFuture.runAsync(() -> a.acquire("/shared", third, "exclusive", 3_000, 0));
+            Api.Reply early = held.get();
+            assertThat((System.nanoTime() - asked) / 1_000_000).isLessThan(2_000);
+            assertThat(early.json().get("events").findValuesAsText("kind")).containsExactly("conflicting-lock-request");
+            assertThat(early.json().get("events").findValuesAsText("path")).containsExactly("/shared");
         }
     }
 
