@@ -31,10 +31,12 @@ import org.apache.curator.test.TestingServer;
 /**
  * Lock acquire + release, side by side in one run on this machine: the Latchkey coordinator (Java
  * client over HTTP, store on PostgreSQL), Curator's InterProcessMutex on an embedded ZooKeeper,
- * ShedLock's JDBC provider on the same PostgreSQL, and raw pg_advisory_lock/unlock (the floor).
+ * ShedLock's JDBC provider on the same PostgreSQL, the least any HTTP lock service with a durable write
+ * per operation can do ({@link #httpFloor}), and raw pg_advisory_lock/unlock (the floor of all).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
  *
- * <pre>java [-Dcontenders=latchkey,curator] -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
+ * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] -cp bench/target/latchkey-bench.jar
+ *     dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
 
@@ -60,7 +62,8 @@ public final class LockShootout {
 
     public static void main(String[] args) throws Exception {
         Duration cell = Duration.ofSeconds(args.length > 0 ? Long.parseLong(args[0]) : 5);
-        List<Cell> cells = run(cell, new int[] {1, 8, 32});
+        int[] clients = java.util.Arrays.stream(System.getProperty("clients", "1,8,32").split(",")).mapToInt(c -> Integer.parseInt(c.trim())).toArray();
+        List<Cell> cells = run(cell, clients);
         System.out.println(markdown(cells));
         if (args.length > 1) {
             List<SvgBarChart.Bar> bars = new ArrayList<>();
@@ -79,20 +82,24 @@ public final class LockShootout {
         List<Cell> cells = new ArrayList<>();
         // durable commits for every contender: the coordinator's store, ShedLock's table and ZooKeeper's log all sync
         try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40, true)) {
-            String only = System.getProperty("contenders", "latchkey,curator,shedlock,pg-advisory");
+            String only = System.getProperty("contenders", "latchkey,curator,shedlock,http-floor,pg-advisory");
             List<Contender> contenders = new ArrayList<>();
             for (String name : only.split(",")) {
                 contenders.add(switch (name.trim()) {
                     case "latchkey" -> latchkey(db.url(), db.user(), db.password());
                     case "curator" -> curator();
                     case "shedlock" -> shedLock(pool);
+                    case "http-floor" -> httpFloor(pool);
                     case "pg-advisory" -> pgAdvisory(pool);
-                    default -> throw new IllegalArgumentException("unknown contender '" + name + "' (latchkey, curator, shedlock, pg-advisory)");
+                    default -> throw new IllegalArgumentException(
+                            "unknown contender '" + name + "' (latchkey, curator, shedlock, http-floor, pg-advisory)");
                 });
             }
             try {
                 for (Contender c : contenders) {
-                    for (String mode : List.of("distinct", "hot")) {
+                    // an unreported warm-up, so that no contender's first cell measures its JIT compiling
+                    measure(c, "distinct", 8, perCell);
+                    for (String mode : System.getProperty("locks", "distinct,hot").split(",")) {
                         for (int clients : clientCounts) {
                             cells.add(measure(c, mode, clients, perCell));
                         }
@@ -258,6 +265,66 @@ public final class LockShootout {
             }
 
             public void close() {
+            }
+        };
+    }
+
+    /**
+     * The least a lock service reached over HTTP and keeping its locks durably in SQL can do: a
+     * Javalin endpoint (the coordinator's HTTP stack, virtual threads) whose acquire is one
+     * auto-committed {@code INSERT … ON CONFLICT DO NOTHING} and whose release is one {@code DELETE},
+     * called with the JDK HTTP client as Latchkey's client does. No sessions, no queue, no
+     * generations, no events: ShedLock's work plus one HTTP hop. Any design of that shape (HTTP, a
+     * durable write per operation) is bounded by it.
+     */
+    static Contender httpFloor(HikariDataSource pool) throws Exception {
+        try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE floor_lock (name VARCHAR(200) PRIMARY KEY)");
+        }
+        io.javalin.Javalin app = io.javalin.Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.useVirtualThreads = true;
+            config.startupWatcherEnabled = false;
+        });
+        app.post("/lock/{name}", ctx -> {
+            try (Connection c = pool.getConnection();
+                    PreparedStatement insert = c.prepareStatement("INSERT INTO floor_lock (name) VALUES (?) ON CONFLICT DO NOTHING")) {
+                insert.setString(1, ctx.pathParam("name"));
+                ctx.status(insert.executeUpdate() == 1 ? 200 : 409);
+            }
+        });
+        app.delete("/lock/{name}", ctx -> {
+            try (Connection c = pool.getConnection(); PreparedStatement delete = c.prepareStatement("DELETE FROM floor_lock WHERE name = ?")) {
+                delete.setString(1, ctx.pathParam("name"));
+                ctx.status(delete.executeUpdate() == 1 ? 204 : 404);
+            }
+        });
+        app.start("127.0.0.1", 0);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        String base = "http://127.0.0.1:" + app.port() + "/lock/";
+        return new Contender() {
+            public String name() {
+                return "http-floor";
+            }
+
+            public Client client(int index) {
+                return lock -> {
+                    java.net.URI uri = java.net.URI.create(base + lock);
+                    while (http.send(java.net.http.HttpRequest.newBuilder(uri).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() != 200) {
+                        Thread.onSpinWait(); // busy: retried at once, as ShedLock's
+                    }
+                    int released = http.send(java.net.http.HttpRequest.newBuilder(uri).DELETE().build(),
+                            java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+                    if (released != 204) {
+                        throw new IllegalStateException("release answered " + released);
+                    }
+                };
+            }
+
+            public void close() {
+                http.close();
+                app.stop();
             }
         };
     }

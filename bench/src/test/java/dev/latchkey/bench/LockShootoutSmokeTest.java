@@ -17,7 +17,7 @@ class LockShootoutSmokeTest {
     void everyContenderTakesAndReleasesLocks(TestDatabase db) throws Exception {
         HikariDataSource pool = db.newPool(8);
         List<LockShootout.Contender> contenders = List.of(LockShootout.latchkey(db.jdbcUrl(), db.user(), db.password()),
-                LockShootout.curator(), LockShootout.shedLock(pool), LockShootout.pgAdvisory(pool));
+                LockShootout.curator(), LockShootout.shedLock(pool), LockShootout.httpFloor(pool), LockShootout.pgAdvisory(pool));
         List<LockShootout.Cell> cells = new ArrayList<>();
         try {
             for (LockShootout.Contender c : contenders) {
@@ -29,7 +29,7 @@ class LockShootoutSmokeTest {
                 c.close();
             }
         }
-        assertThat(cells).hasSize(8).allSatisfy(c -> assertThat(c.opsPerSecond()).as(c.toString()).isGreaterThan(0));
-        assertThat(LockShootout.markdown(cells)).contains("| latchkey | hot | 2 |", "| curator |", "| shedlock |", "| pg-advisory |");
+        assertThat(cells).hasSize(10).allSatisfy(c -> assertThat(c.opsPerSecond()).as(c.toString()).isGreaterThan(0));
+        assertThat(LockShootout.markdown(cells)).contains("| latchkey | hot | 2 |", "| curator |", "| shedlock |", "| http-floor |", "| pg-advisory |");
     }
 }
