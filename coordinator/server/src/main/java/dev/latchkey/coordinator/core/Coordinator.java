@@ -28,6 +28,9 @@ public final class Coordinator implements AutoCloseable {
         }
     }
 
+    /** At most this many of the latest events are kept in memory for watchers (and never more than the retention). */
+    static final long RECENT_EVENTS_IN_MEMORY = 10_000;
+
     private final Store store;
     private final EventHub hub;
     private final Sessions sessions;
@@ -39,7 +42,8 @@ public final class Coordinator implements AutoCloseable {
 
     public Coordinator(StoreConfig config, Settings settings) {
         this.store = Store.open(config);
-        this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password());
+        this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password(),
+                (int) Math.min(settings.eventRetention(), RECENT_EVENTS_IN_MEMORY));
         store.onCommit(events -> hub.wake());
         store.outageThreshold(settings.outageThreshold());
         this.sessions = new Sessions(store);

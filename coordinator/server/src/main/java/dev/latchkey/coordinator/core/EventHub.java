@@ -9,6 +9,8 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -41,10 +43,23 @@ public final class EventHub implements AutoCloseable {
     private final Thread poller;
     private final Thread listener;
 
-    public EventHub(Store store, Duration pollInterval, String jdbcUrl, String user, String password) {
+    /*
+     * The most recent events, in revision order, as the poller read them: every event whose revision
+     * is in (coveredFrom, lastSeen] is here, so a watcher whose cursor is at or above coveredFrom is
+     * served from memory instead of reading the store on every commit. Guarded by lock.
+     */
+    private final Event[] recent;
+    private int oldest;
+    private int count;
+    private long coveredFrom;
+
+    /** Keeps up to {@code recentCapacity} of the latest events in memory for watchers (0: none). */
+    public EventHub(Store store, Duration pollInterval, String jdbcUrl, String user, String password, int recentCapacity) {
         this.store = store;
         this.pollInterval = pollInterval;
+        this.recent = new Event[Math.max(0, recentCapacity)];
         this.lastSeen = currentRevision();
+        this.coveredFrom = lastSeen;
         this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
         this.listener = store.kind() == DatabaseKind.POSTGRES
                 ? Thread.ofPlatform().name("latchkey-pg-listen").daemon().start(() -> listenLoop(jdbcUrl, user, password))
@@ -130,11 +145,67 @@ public final class EventHub implements AutoCloseable {
             }
             lock.lock();
             try {
+                remember(batch);
                 lastSeen = upTo;
                 changed.signalAll();
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    private void remember(List<Event> batch) {
+        if (recent.length == 0) {
+            coveredFrom = Long.MAX_VALUE; // nothing is kept: every watcher reads the store
+            return;
+        }
+        for (Event e : batch) {
+            if (count == recent.length) {
+                coveredFrom = recent[oldest].rev(); // it and everything before it are no longer here
+                recent[oldest] = null;
+                oldest = (oldest + 1) % recent.length;
+                count--;
+            }
+            recent[(oldest + count) % recent.length] = e;
+            count++;
+        }
+    }
+
+    /**
+     * The events after {@code afterRev} that match, up to {@code limit}, from memory, with the
+     * revision through which every event was examined; empty when memory does not reach back to
+     * {@code afterRev} (the caller reads the store instead).
+     */
+    Optional<Watches.Batch.Events> recentAfter(long afterRev, Predicate<Event> matches, int limit) {
+        lock.lock();
+        try {
+            if (afterRev < coveredFrom) {
+                return Optional.empty();
+            }
+            // the first kept event after afterRev (revisions increase along the ring)
+            int lo = 0;
+            int hi = count;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (recent[(oldest + mid) % recent.length].rev() <= afterRev) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            List<Event> found = new java.util.ArrayList<>();
+            for (int i = lo; i < count; i++) {
+                Event e = recent[(oldest + i) % recent.length];
+                if (matches.test(e)) {
+                    found.add(e);
+                    if (found.size() == limit) {
+                        return Optional.of(new Watches.Batch.Events(found, e.rev()));
+                    }
+                }
+            }
+            return Optional.of(new Watches.Batch.Events(found, Math.max(afterRev, lastSeen)));
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -53,7 +53,33 @@ public final class Watches {
         return batch;
     }
 
+    /** How long a read waits for the event poller to take in this coordinator's own commits before reading the store. */
+    private static final Duration CATCH_UP = Duration.ofMillis(500);
+
+    private final java.util.concurrent.atomic.AtomicLong storeReads = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many watcher reads went to the store because the events in memory did not reach back far enough. */
+    public long storeReads() {
+        return storeReads.get();
+    }
+
     private Batch read(String path, boolean exact, long afterRev, int limit) {
+        // read-your-writes: whatever this coordinator has acknowledged is in memory before memory answers
+        long committedHere = store.lastCommittedRevision();
+        boolean caughtUp = hub.lastSeen() >= committedHere;
+        if (!caughtUp) {
+            hub.wake();
+            try {
+                caughtUp = hub.awaitAfter(committedHere - 1, CATCH_UP);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        var fromMemory = caughtUp ? hub.recentAfter(afterRev, matcher(path, exact), limit) : java.util.Optional.<Batch.Events>empty();
+        if (fromMemory.isPresent()) {
+            return fromMemory.get();
+        }
+        storeReads.incrementAndGet();
         return store.read(c -> {
             var dsl = store.dsl(c);
             long horizon = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("horizon")).fetchOne(CELL_VALUE);
@@ -69,6 +95,18 @@ public final class Watches {
             long scannedTo = events.size() < limit ? Math.max(afterRev, upTo) : events.get(events.size() - 1).rev();
             return new Batch.Events(events, scannedTo);
         });
+    }
+
+    /** The same test as {@link #matches}, on an event in memory. */
+    private static java.util.function.Predicate<Event> matcher(String path, boolean exact) {
+        if (exact) {
+            return e -> e.path().equals(path);
+        }
+        if (path.equals("/")) {
+            return e -> true;
+        }
+        String below = path + "/";
+        return e -> e.path().equals(path) || e.path().startsWith(below);
     }
 
     private static Condition matches(String path, boolean exact) {

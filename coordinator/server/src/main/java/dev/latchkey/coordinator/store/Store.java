@@ -303,8 +303,16 @@ public final class Store implements AutoCloseable {
             }
         }
         if (!events.isEmpty()) {
+            lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
             onCommit.accept(events);
         }
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong lastCommitted = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+
+    /** The newest revision this coordinator's writer has committed (nothing yet: {@code Long.MIN_VALUE}). */
+    public long lastCommittedRevision() {
+        return lastCommitted.get();
     }
 
     private static RuntimeException failureOf(RuntimeException e) {

@@ -101,6 +101,53 @@ class WatchTest {
         }
     }
 
+    /**
+     * Forty long-poll watchers follow a subtree while a writer changes it 30 times (and something
+     * else changes outside it): each watcher gets exactly the 30 revisions, once each, in order, and
+     * not one of their reads goes to the store: they are served from the latest events the
+     * coordinator already holds in memory, so a thousand watchers do not cost a thousand reads per
+     * commit. (A cursor older than that memory reads the store: the resync test below goes there.)
+     */
+    @DatabaseTest
+    void manyWatchersAreServedFromMemoryAndEachSeesEveryEventOnceInOrder(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            assertThat(api.call("PUT", "/v1/nodes/many?type=directory", null).status()).isEqualTo(201);
+            for (int i = 0; i < 3; i++) {
+                assertThat(api.put("/many/f" + i, "new").status()).isEqualTo(201);
+            }
+            long from = h.coordinator.events().currentRevision();
+            long storeReadsBefore = h.coordinator.watches().storeReads();
+            int watchers = 40;
+            int writes = 30;
+            List<java.util.concurrent.Future<List<Long>>> seen = new ArrayList<>();
+            try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int w = 0; w < watchers; w++) {
+                    seen.add(pool.submit(() -> {
+                        List<Long> revs = new ArrayList<>();
+                        long after = from;
+                        while (revs.size() < writes) {
+                            JsonNode batch = api.call("GET", "/v1/events?prefix=/many&waitMs=5000&after=" + after, null).json();
+                            assertThat(batch.has("resync")).isFalse();
+                            batch.get("events").forEach(e -> revs.add(e.get("rev").asLong()));
+                            after = batch.get("lastRev").asLong();
+                        }
+                        return revs;
+                    }));
+                }
+                List<Long> written = new ArrayList<>();
+                for (int i = 0; i < writes; i++) {
+                    written.add(api.put("/many/f" + (i % 3), Integer.toString(i)).json().get("modifiedRevision").asLong());
+                    api.put("/elsewhere", Integer.toString(i));
+                }
+                for (var f : seen) {
+                    assertThat(f.get(30, java.util.concurrent.TimeUnit.SECONDS)).containsExactlyElementsOf(written);
+                }
+            }
+            assertThat(h.coordinator.watches().storeReads() - storeReadsBefore).as("watcher reads that went to the store").isZero();
+        }
+    }
+
     @DatabaseTest
     void aWatcherThatFellBehindRetentionIsToldToResync(TestDatabase db) throws Exception {
         try (Harness h = new Harness(db, Coordinator.Settings.defaults().withEventRetention(10))) {
@@ -123,8 +170,10 @@ class WatchTest {
                 assertThat(next.event()).isEqualTo("contents-modified");
                 assertThat(Long.parseLong(next.id())).isGreaterThan(data.get("currentRev").asLong());
             }
+            long storeReads = h.coordinator.watches().storeReads();
             JsonNode poll = api.call("GET", "/v1/events?after=0&waitMs=10", null).json();
             assertThat(poll.get("resync").asBoolean()).isTrue();
+            assertThat(h.coordinator.watches().storeReads()).as("older than the events in memory: read from the store").isGreaterThan(storeReads);
         }
     }
 
