@@ -6,7 +6,9 @@ import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.http.HttpApi;
 import dev.latchkey.coordinator.store.StoreConfig;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -22,7 +24,7 @@ import org.apache.zookeeper.Watcher;
  * for the Latchkey coordinator on a given store (LISTEN/NOTIFY on PostgreSQL, polling elsewhere)
  * and for a ZooKeeper data watch beside it. Writes are paced (one at a time, 5 ms apart).
  *
- * <pre>java -cp bench/target/latchkey-bench.jar dev.latchkey.bench.WatchLatency [writes] [jdbcUrl user password]</pre>
+ * <pre>java [-Dwatchers=1,100] -cp bench/target/latchkey-bench.jar dev.latchkey.bench.WatchLatency [writes] [jdbcUrl user password]</pre>
  */
 public final class WatchLatency {
 
@@ -32,11 +34,14 @@ public final class WatchLatency {
 
     public static void main(String[] args) throws Exception {
         int writes = args.length > 0 ? Integer.parseInt(args[0]) : 500;
-        if (args.length > 3) {
-            System.out.println(format(latchkey(args[1], args[2], args[3], writes)));
-        } else {
-            try (BenchDatabase db = BenchDatabase.create()) {
-                System.out.println(format(latchkey(db.url(), db.user(), db.password(), writes)));
+        int[] watcherCounts = Arrays.stream(System.getProperty("watchers", "1").split(",")).mapToInt(w -> Integer.parseInt(w.trim())).toArray();
+        for (int watchers : watcherCounts) {
+            if (args.length > 3) {
+                System.out.println(format(latchkey(args[1], args[2], args[3], writes, watchers)));
+            } else {
+                try (BenchDatabase db = BenchDatabase.create()) {
+                    System.out.println(format(latchkey(db.url(), db.user(), db.password(), writes, watchers)));
+                }
             }
         }
         System.out.println(format(zookeeper(writes)));
@@ -47,19 +52,33 @@ public final class WatchLatency {
     }
 
     public static Result latchkey(String url, String user, String password, int writes) throws Exception {
+        return latchkey(url, user, password, writes, 1);
+    }
+
+    /**
+     * With {@code watchers} clients all watching the file: the latency of every (watcher, event)
+     * pair counts, so the percentiles say how long the slowest watchers wait as their number grows.
+     */
+    public static Result latchkey(String url, String user, String password, int writes, int watchers) throws Exception {
         try (Coordinator coordinator = new Coordinator(new StoreConfig(url, user, password, 8), Coordinator.Settings.defaults());
                 HttpApi api = new HttpApi(coordinator)) {
             String base = "http://127.0.0.1:" + api.start("127.0.0.1", 0);
             try (LatchkeyClient writer = LatchkeyClient.connect(base); LatchkeyClient watcher = LatchkeyClient.connect(base)) {
                 writer.write("/latency", new byte[0], null);
-                ConcurrentHashMap<Long, Long> arrivals = new ConcurrentHashMap<>();
-                CountDownLatch all = new CountDownLatch(writes);
+                List<ConcurrentHashMap<Long, Long>> arrivals = new ArrayList<>();
+                CountDownLatch all = new CountDownLatch(writes * watchers);
                 long[] acked = new long[writes];
                 long from = writer.currentRevision();
-                try (Watch ignored = watcher.watch("/latency", true, from, e -> {
-                    arrivals.put(e.rev(), System.nanoTime());
-                    all.countDown();
-                })) {
+                List<Watch> watches = new ArrayList<>();
+                try {
+                    for (int w = 0; w < watchers; w++) {
+                        ConcurrentHashMap<Long, Long> mine = new ConcurrentHashMap<>();
+                        arrivals.add(mine);
+                        watches.add(watcher.watch("/latency", true, from, e -> {
+                            mine.put(e.rev(), System.nanoTime());
+                            all.countDown();
+                        }));
+                    }
                     long[] revs = new long[writes];
                     for (int i = 0; i < writes; i++) {
                         revs[i] = writer.write("/latency", Integer.toString(i).getBytes(StandardCharsets.UTF_8), null).modifiedRevision();
@@ -67,12 +86,19 @@ public final class WatchLatency {
                         Thread.sleep(5);
                     }
                     all.await(30, TimeUnit.SECONDS);
-                    long[] lat = new long[writes];
-                    for (int i = 0; i < writes; i++) {
-                        Long at = arrivals.get(revs[i]);
-                        lat[i] = at == null ? Long.MAX_VALUE : Math.max(0, at - acked[i]);
+                    long[] lat = new long[writes * watchers];
+                    for (int w = 0; w < watchers; w++) {
+                        for (int i = 0; i < writes; i++) {
+                            Long at = arrivals.get(w).get(revs[i]);
+                            lat[w * writes + i] = at == null ? Long.MAX_VALUE : Math.max(0, at - acked[i]);
+                        }
                     }
-                    return result("latchkey (" + coordinator.store().kind().name().toLowerCase(Locale.ROOT) + ")", lat);
+                    String kind = coordinator.store().kind().name().toLowerCase(Locale.ROOT);
+                    return result("latchkey (" + kind + ")" + (watchers == 1 ? "" : ", " + watchers + " watchers"), lat);
+                } finally {
+                    for (Watch w : watches) {
+                        w.close();
+                    }
                 }
             }
         }
