@@ -44,20 +44,22 @@ public final class EventHub implements AutoCloseable {
     private final Thread listener;
 
     /*
-     * The most recent events, in revision order, as the poller read them: every event whose revision
-     * is in (coveredFrom, lastSeen] is here, so a watcher whose cursor is at or above coveredFrom is
-     * served from memory instead of reading the store on every commit. Guarded by lock.
+     * The most recent events, by revision, as the poller read them: every event whose revision is in
+     * (coveredFrom, lastSeen] is here, so a watcher whose cursor is at or above coveredFrom is served
+     * from memory instead of reading the store on every commit. Only the poller writes (events in
+     * before lastSeen moves past them; coveredFrom raised before an event leaves); watchers read
+     * without a lock, so hundreds of them waking on one commit do not queue on one another.
      */
-    private final Event[] recent;
-    private int oldest;
-    private int count;
-    private long coveredFrom;
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, Event> recent = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final int recentCapacity;
+    private int recentCount; // (ConcurrentSkipListMap.size() walks the map); the poller's alone
+    private volatile long coveredFrom;
 
     /** Keeps up to {@code recentCapacity} of the latest events in memory for watchers (0: none). */
     public EventHub(Store store, Duration pollInterval, String jdbcUrl, String user, String password, int recentCapacity) {
         this.store = store;
         this.pollInterval = pollInterval;
-        this.recent = new Event[Math.max(0, recentCapacity)];
+        this.recentCapacity = Math.max(0, recentCapacity);
         this.lastSeen = currentRevision();
         this.coveredFrom = lastSeen;
         this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
@@ -143,9 +145,9 @@ public final class EventHub implements AutoCloseable {
                     }
                 }
             }
+            remember(batch); // (before lastSeen moves: readers trust memory up to lastSeen)
             lock.lock();
             try {
-                remember(batch);
                 lastSeen = upTo;
                 changed.signalAll();
             } finally {
@@ -155,19 +157,20 @@ public final class EventHub implements AutoCloseable {
     }
 
     private void remember(List<Event> batch) {
-        if (recent.length == 0) {
+        if (recentCapacity == 0) {
             coveredFrom = Long.MAX_VALUE; // nothing is kept: every watcher reads the store
             return;
         }
         for (Event e : batch) {
-            if (count == recent.length) {
-                coveredFrom = recent[oldest].rev(); // it and everything before it are no longer here
-                recent[oldest] = null;
-                oldest = (oldest + 1) % recent.length;
-                count--;
+            if (recent.put(e.rev(), e) == null) {
+                recentCount++;
             }
-            recent[(oldest + count) % recent.length] = e;
-            count++;
+        }
+        while (recentCount > recentCapacity) {
+            long oldest = recent.firstKey();
+            coveredFrom = oldest; // first: a reader that looks after this knows the event may be gone
+            recent.remove(oldest);
+            recentCount--;
         }
     }
 
@@ -177,36 +180,26 @@ public final class EventHub implements AutoCloseable {
      * {@code afterRev} (the caller reads the store instead).
      */
     Optional<Watches.Batch.Events> recentAfter(long afterRev, Predicate<Event> matches, int limit) {
-        lock.lock();
-        try {
-            if (afterRev < coveredFrom) {
-                return Optional.empty();
-            }
-            // the first kept event after afterRev (revisions increase along the ring)
-            int lo = 0;
-            int hi = count;
-            while (lo < hi) {
-                int mid = (lo + hi) >>> 1;
-                if (recent[(oldest + mid) % recent.length].rev() <= afterRev) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            List<Event> found = new java.util.ArrayList<>();
-            for (int i = lo; i < count; i++) {
-                Event e = recent[(oldest + i) % recent.length];
-                if (matches.test(e)) {
-                    found.add(e);
-                    if (found.size() == limit) {
-                        return Optional.of(new Watches.Batch.Events(found, e.rev()));
-                    }
-                }
-            }
-            return Optional.of(new Watches.Batch.Events(found, Math.max(afterRev, lastSeen)));
-        } finally {
-            lock.unlock();
+        long through = lastSeen; // every event up to here was put in before lastSeen was published
+        if (afterRev < coveredFrom) {
+            return Optional.empty();
         }
+        List<Event> found = new java.util.ArrayList<>();
+        long scanned = Math.max(afterRev, through);
+        var window = afterRev >= through ? java.util.Collections.<Long, Event>emptyNavigableMap() : recent.subMap(afterRev, false, through, true);
+        for (Event e : window.values()) {
+            if (matches.test(e)) {
+                found.add(e);
+                if (found.size() == limit) {
+                    scanned = e.rev();
+                    break;
+                }
+            }
+        }
+        if (afterRev < coveredFrom) {
+            return Optional.empty(); // the poller dropped events this read may have needed: the store answers
+        }
+        return Optional.of(new Watches.Batch.Events(found, scanned));
     }
 
     static Event toEvent(Record r) {

@@ -284,6 +284,10 @@ public final class Store implements AutoCloseable {
                     tx.flush();
                     c.commit();
                     events = List.copyOf(tx.events());
+                    if (!events.isEmpty()) {
+                        // before any caller hears of its commit: a read that follows must wait for it
+                        lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
+                    }
                 }
             } catch (SQLException | RuntimeException e) {
                 try {
@@ -303,7 +307,6 @@ public final class Store implements AutoCloseable {
             }
         }
         if (!events.isEmpty()) {
-            lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
             onCommit.accept(events);
         }
     }
