@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import org.jooq.Record;
+import org.jooq.impl.DSL;
 
 /**
  * Exclusive and shared locks on nodes, with FIFO waiters, generations and lock-delay.
@@ -65,6 +66,13 @@ public final class Locks {
      */
     private final Object notices = new Object();
     private final List<ConflictWatch> conflictWatches = new java.util.ArrayList<>(); // guarded by notices
+
+    /** How many held keep-alives are waiting for a conflicting request (a gauge). */
+    public int heldKeepAlives() {
+        synchronized (notices) {
+            return conflictWatches.size();
+        }
+    }
 
     /** One held keep-alive's interest: its session, the locks it holds (null until read), what it found. */
     private static final class ConflictWatch {
@@ -303,7 +311,7 @@ public final class Locks {
         private static final int SESSION_ROW = 1;
         private static final int HOLDER_ROW = 2;
         private static final int WAITER_ROW = 3;
-        private static final org.jooq.Field<Integer> ROW_KIND = org.jooq.impl.DSL.field(org.jooq.impl.DSL.name("row_kind"), Integer.class);
+        private static final org.jooq.Field<Integer> ROW_KIND = DSL.field(DSL.name("row_kind"), Integer.class);
 
         boolean nodeExists;
         long lockGeneration;
@@ -319,18 +327,18 @@ public final class Locks {
          */
         static LockState read(WriteTx tx, String path, String session, long waiterId) {
             var dsl = tx.dsl();
-            org.jooq.Field<String> noText = org.jooq.impl.DSL.castNull(String.class);
-            org.jooq.Field<Long> zero = org.jooq.impl.DSL.inline(0L);
-            var union = dsl.select(org.jooq.impl.DSL.inline(NODE_ROW).as(ROW_KIND), NODE_LOCK_GEN.as("n1"), NODE_LOCK_DELAY_UNTIL.as("n2"),
+            org.jooq.Field<String> noText = DSL.castNull(String.class);
+            org.jooq.Field<Long> zero = DSL.inline(0L);
+            var union = dsl.select(DSL.inline(NODE_ROW).as(ROW_KIND), NODE_LOCK_GEN.as("n1"), NODE_LOCK_DELAY_UNTIL.as("n2"),
                             noText.as("s"), noText.as("m"))
                     .from(NODE).where(NODE_PATH.eq(path))
-                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(SESSION_ROW), SESSION_EXPIRES, zero, noText, noText)
+                    .unionAll(DSL.select(DSL.inline(SESSION_ROW), SESSION_EXPIRES, zero, noText, noText)
                             .from(SESSION).where(SESSION_ID.eq(session)))
-                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(HOLDER_ROW), HOLDER_GENERATION, zero, HOLDER_SESSION, HOLDER_MODE)
+                    .unionAll(DSL.select(DSL.inline(HOLDER_ROW), HOLDER_GENERATION, zero, HOLDER_SESSION, HOLDER_MODE)
                             .from(HOLDER).where(HOLDER_PATH.eq(path)))
-                    .unionAll(org.jooq.impl.DSL.select(org.jooq.impl.DSL.inline(WAITER_ROW), WAITER_ID, zero, noText, WAITER_MODE)
+                    .unionAll(DSL.select(DSL.inline(WAITER_ROW), WAITER_ID, zero, noText, WAITER_MODE)
                             .from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
-                            .and(waiterId < 0 ? org.jooq.impl.DSL.trueCondition() : WAITER_ID.lt(waiterId)));
+                            .and(waiterId < 0 ? DSL.trueCondition() : WAITER_ID.lt(waiterId)));
             LockState state = new LockState();
             for (Record r : union.fetch()) {
                 long n1 = r.get(1, Long.class);

@@ -58,6 +58,8 @@ public final class HttpApi implements AutoCloseable {
                 .description("revisions committed but not yet delivered by this coordinator").register(metrics);
         Gauge.builder("latchkey.keepalive.store.writes", coordinator.sessions(), Sessions::keepAliveWrites)
                 .description("store writes spent on keep-alives (one per batch)").register(metrics);
+        Gauge.builder("latchkey.keepalive.held", coordinator.locks(), dev.latchkey.coordinator.core.Locks::heldKeepAlives)
+                .description("keep-alives held open until a conflicting request or a third of the TTL").register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
         this.app = Javalin.create(config -> {

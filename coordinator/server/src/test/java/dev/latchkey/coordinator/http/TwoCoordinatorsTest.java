@@ -53,11 +53,17 @@ class TwoCoordinatorsTest {
             assertThat(b.acquire("/other", holder, "exclusive", 0, 0).status()).isEqualTo(200); // holder holds /other, not /shared
             CompletableFuture<Api.Reply> held = CompletableFuture.supplyAsync(
                     () -> b.call("POST", "/v1/sessions/" + waiter + "/keepalive?waitMs=9000", null));
-            Thread.sleep(300); // (the hold is in place; a request before it began would not count)
+            // the hold is in place (a request before it began would not count)
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> b.call("GET", "/metrics", null).body().contains("latchkey_keepalive_held 1.0"));
+            long mark = b.call("GET", "/v1/events?path=/other", null).json().get("lastRev").asLong();
             String third = a.openSession(30_000);
             assertThat(a.acquire("/other", third, "exclusive", 0, 0).status()).isEqualTo(409); // no wait: no request queued
             CompletableFuture.runAsync(() -> a.acquire("/other", third, "exclusive", 1_000, 0)); // not waiter's lock
-            Thread.sleep(500);
+            // two has taken in that request (a recent cursor is answered from the events two has delivered) ...
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> b.call("GET",
+                    "/v1/events?path=/other&after=" + mark, null).body().contains("conflicting-lock-request"));
+            // ... and the held keep-alive did not return for it
             assertThat(held).as("a request on a lock the session does not hold").isNotDone();
             long asked = System.nanoTime();
             CompletableFuture.runAsync(() -> a.acquire("/shared", third, "exclusive", 3_000, 0));

@@ -66,10 +66,8 @@ class StoreTest {
                 for (String name : java.util.List.of(tag + "-ok1", tag + "-refused", tag + "-ok2")) {
                     ops.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> savepoints
                             ? store.write(name, cell.apply(name)) : store.writeRarelyRefused(name, cell.apply(name))));
-                    long until = System.nanoTime() + 5_000_000_000L;
-                    while (store.queuedWrites() < ops.size() && System.nanoTime() < until) {
-                        Thread.sleep(1);
-                    }
+                    int queued = ops.size();
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> store.queuedWrites() >= queued);
                 }
                 assertThat(store.queuedWrites()).isEqualTo(3);
                 letGo.countDown();
@@ -82,10 +80,8 @@ class StoreTest {
                             .fetch(Schema.CELL_NAME);
                     assertThat(names).containsExactlyInAnyOrder(tag + "-ok1", tag + "-ok2");
                 }
-                long until = System.nanoTime() + 5_000_000_000L; // listeners hear of a commit just after its callers
-                while (commits.isEmpty() && System.nanoTime() < until) {
-                    Thread.sleep(1);
-                }
+                // listeners hear of a commit just after its callers
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !commits.isEmpty());
                 assertThat(commits).hasSize(1);
                 assertThat(commits.get(0)).extracting(Event::path).containsExactly("/" + tag + "-ok1", "/" + tag + "-ok2");
                 assertThat(commits.get(0).get(1).rev()).isEqualTo(commits.get(0).get(0).rev() + 1);
