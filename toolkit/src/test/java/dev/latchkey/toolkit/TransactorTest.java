@@ -140,4 +140,40 @@ class TransactorTest {
         });
         assertThat(Fixtures.queryLong(db.dataSource(), "SELECT COUNT(*) FROM purchase")).isEqualTo(1);
     }
+
+    /** Regression: one static thread-local once made a transactor for A join B's transaction and write into B. */
+    @DatabaseTest
+    void aTransactorForAnotherDatabaseNeverJoinsThisDatabasesTransaction(TestDatabase db) throws Exception {
+        Fixtures.createTables(db);
+        org.h2.jdbcx.JdbcDataSource other = new org.h2.jdbcx.JdbcDataSource();
+        other.setURL("jdbc:h2:mem:other-" + java.util.UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+        try (Connection c = other.getConnection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE purchase (id BIGINT PRIMARY KEY, item_id BIGINT NOT NULL, buyer INT NOT NULL)");
+        }
+        Transactor onB = Toolkit.create(db.dataSource()).transactor(RetryPolicy.none());
+        Transactor onA = Toolkit.create(other).transactor(RetryPolicy.none());
+        onB.execute(b -> {
+            try (Statement s = b.createStatement()) {
+                s.executeUpdate("INSERT INTO purchase (id, item_id, buyer) VALUES (1, 1, 1)");
+            }
+            onA.execute(a -> {
+                assertThat(a).isNotSameAs(b);
+                assertThat(onA.currentConnection()).containsSame(a);
+                try (Connection dao = onA.dataSource().getConnection(); Statement s = dao.createStatement()) {
+                    s.executeUpdate("INSERT INTO purchase (id, item_id, buyer) VALUES (2, 2, 2)");
+                }
+                return null;
+            });
+            assertThat(onB.currentConnection()).containsSame(b);
+            assertThat(onA.currentConnection()).isEmpty();
+            try (Connection dao = onB.dataSource().getConnection(); Statement s = dao.createStatement()) {
+                s.executeUpdate("INSERT INTO purchase (id, item_id, buyer) VALUES (3, 3, 3)");
+            }
+            return null;
+        });
+        assertThat(Fixtures.queryLong(db.dataSource(), "SELECT COUNT(*) FROM purchase WHERE id IN (1, 3)")).isEqualTo(2);
+        assertThat(Fixtures.queryLong(db.dataSource(), "SELECT COUNT(*) FROM purchase WHERE id = 2")).isZero();
+        assertThat(Fixtures.queryLong(other, "SELECT COUNT(*) FROM purchase WHERE id = 2")).isEqualTo(1);
+        assertThat(Fixtures.queryLong(other, "SELECT COUNT(*) FROM purchase")).isEqualTo(1);
+    }
 }

@@ -9,7 +9,9 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -38,7 +40,12 @@ import javax.sql.DataSource;
  */
 public final class Transactor {
 
-    private static final ThreadLocal<Connection> CURRENT = new ThreadLocal<>();
+    /**
+     * The connections of the transactions running on this thread, one per data source: a transactor
+     * joins only a transaction on its own database, never one that another transactor opened on
+     * another database (a single static slot once let a call for database A write into B's transaction).
+     */
+    private static final ThreadLocal<Map<DataSource, Connection>> CURRENT = ThreadLocal.withInitial(IdentityHashMap::new);
 
     private final DataSource dataSource;
     private final RetryPolicy policy;
@@ -85,7 +92,7 @@ public final class Transactor {
     public <T> T execute(String operation, TransactionWork<T> work) {
         Objects.requireNonNull(operation, "operation");
         Objects.requireNonNull(work, "work");
-        Connection outer = CURRENT.get();
+        Connection outer = bound(dataSource);
         if (outer != null) {
             return runJoined(outer, work);
         }
@@ -120,16 +127,21 @@ public final class Transactor {
         return bound;
     }
 
-    /** The connection of the transaction running on this thread, if any. */
-    public static Optional<Connection> currentConnection() {
-        return Optional.ofNullable(CURRENT.get());
+    /** The connection of this transactor's transaction running on this thread (on its data source), if any. */
+    public Optional<Connection> currentConnection() {
+        return Optional.ofNullable(bound(dataSource));
+    }
+
+    private static Connection bound(DataSource dataSource) {
+        return CURRENT.get().get(dataSource);
     }
 
     private <T> T attempt(TransactionWork<T> work) throws Exception {
         try (Connection connection = dataSource.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
             connection.setAutoCommit(false);
-            CURRENT.set(connection);
+            Map<DataSource, Connection> current = CURRENT.get();
+            current.put(dataSource, connection);
             try {
                 T result = work.run(connection);
                 connection.commit();
@@ -142,7 +154,10 @@ public final class Transactor {
                 }
                 throw t;
             } finally {
-                CURRENT.remove();
+                current.remove(dataSource);
+                if (current.isEmpty()) {
+                    CURRENT.remove();
+                }
                 try {
                     connection.setAutoCommit(autoCommit);
                 } catch (SQLException ignored) {
@@ -189,13 +204,13 @@ public final class Transactor {
 
         @Override
         public Connection getConnection() throws SQLException {
-            Connection current = CURRENT.get();
+            Connection current = bound(target);
             return current == null ? target.getConnection() : unclosable(current);
         }
 
         @Override
         public Connection getConnection(String username, String password) throws SQLException {
-            Connection current = CURRENT.get();
+            Connection current = bound(target);
             return current == null ? target.getConnection(username, password) : unclosable(current);
         }
 
