@@ -1,10 +1,17 @@
 package dev.latchkey.migrations;
 
+import dev.latchkey.toolkit.advisory.AdvisoryLock;
+import dev.latchkey.toolkit.advisory.AdvisoryLocks;
+import dev.latchkey.toolkit.dialect.DatabaseKind;
+import dev.latchkey.toolkit.metrics.ToolkitMetrics;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
@@ -17,8 +24,20 @@ import liquibase.resource.ClassLoaderResourceAccessor;
 
 /**
  * Applies Latchkey's Liquibase changelogs. The same changelogs run unchanged on PostgreSQL,
- * MySQL/MariaDB and H2; applying them again is a no-op, and Liquibase's own lock table keeps
- * coordinators that start at once from applying them twice.
+ * MySQL/MariaDB and H2; applying them again is a no-op.
+ *
+ * <p>Processes that start at once on a fresh database (a rolling deploy of three coordinators) must
+ * not trip over each other. Liquibase's changelog lock alone does not do it: its lock table is itself
+ * created by the first run, so two first runs race to create it and one fails. So:
+ * <ol>
+ *   <li>where the database has session advisory locks (PostgreSQL, MySQL, MariaDB), each run first
+ *       takes {@value #LOCK_NAME}, waiting up to {@link #LOCK_WAIT}: runs happen one after another,
+ *       and every one after the first finds nothing to do;</li>
+ *   <li>elsewhere (H2) a run that fails is tried again, up to {@link #ATTEMPTS} times: the failure
+ *       of a lost race is gone once the winner's tables exist;</li>
+ *   <li>the caller gives a connection with no idle-in-transaction limit: a waiting run sits in an
+ *       open transaction for as long as the run before it takes.</li>
+ * </ol>
  *
  * <pre>{@code
  * Migrations.apply(dataSource, Migrations.Changelog.COORDINATOR);
@@ -64,8 +83,71 @@ public final class Migrations {
         }
     }
 
-    /** Applies the changelogs on a connection (left open). */
+    /** The advisory lock that runs migrations one at a time. */
+    public static final String LOCK_NAME = "latchkey-migrations";
+    /** How long a run waits for another process's run to finish. */
+    public static final Duration LOCK_WAIT = Duration.ofMinutes(5);
+    /** How often a run is tried where no advisory lock serialises runs. */
+    public static final int ATTEMPTS = 5;
+
+    /**
+     * Applies the changelogs on a connection (left open), one process at a time. The connection
+     * must not have an idle-in-transaction limit shorter than another process's run.
+     */
     public static void apply(Connection connection, Changelog... changelogs) {
+        DatabaseKind kind;
+        try {
+            kind = DatabaseKind.detect(connection);
+        } catch (SQLException e) {
+            throw new MigrationException("cannot apply " + java.util.Arrays.stream(changelogs).map(Changelog::path).toList()
+                    + ": cannot tell which database this is: " + e.getMessage(), e);
+        }
+        if (AdvisoryLocks.supportsSessionLocks(kind)) {
+            AdvisoryLocks locks = new AdvisoryLocks(kind, ToolkitMetrics.NONE);
+            Optional<AdvisoryLock> lock;
+            try {
+                lock = locks.tryAcquire(connection, LOCK_NAME, LOCK_WAIT);
+            } catch (SQLException e) {
+                throw new MigrationException("cannot take the migration lock: " + e.getMessage(), e);
+            }
+            if (lock.isEmpty()) {
+                throw new MigrationException("another process held the migration lock '" + LOCK_NAME + "' for over " + LOCK_WAIT, null);
+            }
+            try {
+                applyUnlocked(connection, changelogs);
+            } finally {
+                release(lock.get());
+            }
+            return;
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                applyUnlocked(connection, changelogs);
+                return;
+            } catch (MigrationException e) {
+                if (attempt >= ATTEMPTS) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100L * attempt + ThreadLocalRandom.current().nextInt(100));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static void release(AdvisoryLock lock) {
+        try {
+            lock.release();
+        } catch (SQLException e) {
+            // the lock goes with the connection when it closes; nothing else is left to undo
+            Logger.getLogger(Migrations.class.getName()).log(Level.FINE, "releasing the migration lock failed", e);
+        }
+    }
+
+    private static void applyUnlocked(Connection connection, Changelog... changelogs) {
         for (Changelog changelog : changelogs) {
             try {
                 Database database = DatabaseFactory.getInstance().findCorrectDatabaseImplementation(new JdbcConnection(connection));

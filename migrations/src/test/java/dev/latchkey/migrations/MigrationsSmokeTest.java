@@ -67,6 +67,38 @@ class MigrationsSmokeTest {
                 .hasMessageContaining("coordinator.yaml");
     }
 
+    /**
+     * Processes rolled out together each migrate a fresh database at once: all succeed, each change
+     * applies once. (H2's case, several processes on one file, is the coordinator's SimultaneousStartTest.)
+     */
+    @DatabaseTest(only = {dev.latchkey.testing.Database.POSTGRESQL, dev.latchkey.testing.Database.MARIADB})
+    void runsThatStartTogetherOnAFreshDatabaseAllSucceedAndApplyEachChangeOnce(TestDatabase db) throws Exception {
+        int runs = 4;
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(runs);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(runs);
+        try {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int i = 0; i < runs; i++) {
+                done.add(pool.submit(() -> {
+                    try (Connection c = db.connect()) {
+                        together.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                        Migrations.apply(c, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        DataSource ds = db.dataSource();
+        DSLContext dsl = dsl(ds);
+        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(2);
+        assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(3);
+    }
+
     private static String changelogTable(DataSource ds) throws Exception {
         try (Connection c = ds.getConnection()) {
             // Liquibase names its own table in upper case; only PostgreSQL folds that to lower case.

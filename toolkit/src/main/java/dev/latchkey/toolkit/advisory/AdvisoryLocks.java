@@ -49,6 +49,11 @@ public final class AdvisoryLocks {
     private final DatabaseKind kind;
     private final ToolkitMetrics metrics;
 
+    /** Whether the database has session-scoped advisory locks ({@link #tryAcquire}). */
+    public static boolean supportsSessionLocks(DatabaseKind kind) {
+        return SESSION_LOCKS.contains(kind);
+    }
+
     public AdvisoryLocks(DatabaseKind kind, ToolkitMetrics metrics) {
         this.kind = kind;
         this.metrics = metrics;

@@ -58,14 +58,16 @@ public final class Store implements AutoCloseable {
      */
     public static final Duration IDLE_IN_TRANSACTION_LIMIT = Duration.ofSeconds(3);
 
-    /** Opens the pool and applies the coordinator's migrations. */
+    /** Applies the coordinator's migrations (one process at a time) and opens the pool. */
     public static Store open(StoreConfig config) {
         HikariDataSource ds = null;
-        try {
-            DatabaseKind kind;
-            try (Connection c = java.sql.DriverManager.getConnection(config.jdbcUrl(), config.user(), config.password())) {
-                kind = DatabaseKind.detect(c);
-            }
+        // Migrations run on a connection of their own, without the pool's idle-in-transaction limit:
+        // a coordinator that starts beside others waits in a transaction while another migrates. It
+        // stays open until the pool is up, so an embedded H2 file shared by several processes keeps
+        // its owner meanwhile.
+        try (Connection migrating = connectForMigrations(config)) {
+            DatabaseKind kind = DatabaseKind.detect(migrating);
+            Migrations.apply(migrating, Migrations.Changelog.COORDINATOR);
             HikariConfig hikari = new HikariConfig();
             hikari.setJdbcUrl(config.jdbcUrl());
             hikari.setUsername(config.user());
@@ -79,7 +81,6 @@ public final class Store implements AutoCloseable {
                 hikari.setConnectionInitSql(limit);
             }
             ds = new HikariDataSource(hikari);
-            Migrations.apply(ds, Migrations.Changelog.COORDINATOR);
             return new Store(ds, kind);
         } catch (SQLException | RuntimeException e) {
             if (ds != null) {
@@ -88,6 +89,35 @@ public final class Store implements AutoCloseable {
             throw new StoreUnavailableException("cannot open the store at " + config.jdbcUrl() + ": " + e.getMessage(), e);
         }
     }
+
+    /**
+     * A plain connection for the migrations. H2 files shared by several processes (AUTO_SERVER)
+     * refuse an open while another process is creating the lock file ("Lock file recently
+     * modified"); that clears within moments, so an open that meets it is tried again.
+     */
+    private static Connection connectForMigrations(StoreConfig config) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return java.sql.DriverManager.getConnection(config.jdbcUrl(), config.user(), config.password());
+            } catch (SQLException e) {
+                boolean h2FileLock = config.jdbcUrl().startsWith("jdbc:h2:file:")
+                        && (e.getErrorCode() == H2_ERROR_OPENING_DATABASE || e.getErrorCode() == H2_DATABASE_ALREADY_OPEN);
+                if (!h2FileLock || attempt >= 20) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100 + java.util.concurrent.ThreadLocalRandom.current().nextInt(200));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** H2's codes for a file another process is opening: {@code ERROR_OPENING_DATABASE_1} and {@code DATABASE_ALREADY_OPEN_1}. */
+    private static final int H2_ERROR_OPENING_DATABASE = 8000;
+    private static final int H2_DATABASE_ALREADY_OPEN = 90020;
 
     /** The statement that sets {@link #IDLE_IN_TRANSACTION_LIMIT} on a new connection, where the database has one. */
     static String idleInTransactionLimit(DatabaseKind kind) {

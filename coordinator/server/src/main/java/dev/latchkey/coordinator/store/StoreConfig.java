@@ -21,9 +21,13 @@ public record StoreConfig(String jdbcUrl, String user, String password, int pool
         password = password == null ? "" : password;
     }
 
-    /** An embedded H2 store in {@code dataDir/latchkey.mv.db}. */
+    /**
+     * An embedded H2 store in {@code dataDir/latchkey.mv.db}. Several coordinators on one machine may
+     * share the folder: the first to open it serves it to the others over loopback (H2's automatic
+     * mixed mode), and another takes over when it stops.
+     */
     public static StoreConfig embedded(Path dataDir) {
         Path file = dataDir.toAbsolutePath().resolve("latchkey");
-        return new StoreConfig("jdbc:h2:file:" + file, "sa", "", 16);
+        return new StoreConfig("jdbc:h2:file:" + file + ";AUTO_SERVER=TRUE", "sa", "", 16);
     }
 }

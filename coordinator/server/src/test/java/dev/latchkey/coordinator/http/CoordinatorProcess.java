@@ -16,9 +16,16 @@ public final class CoordinatorProcess implements AutoCloseable {
     public final Api api;
 
     CoordinatorProcess(String jdbcUrl, String user, String password) throws Exception {
+        this(List.of("--db-url", jdbcUrl, "--db-user", user, "--db-password", password));
+    }
+
+    /** Starts {@code Main serve --port 0} with the given store options and waits until it listens. */
+    public CoordinatorProcess(List<String> storeOptions) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.latchkey.coordinator.Main", "serve", "--port", "0", "--db-url", jdbcUrl, "--db-user", user, "--db-password", password));
+        List<String> command = new java.util.ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "dev.latchkey.coordinator.Main", "serve", "--port", "0"));
+        command.addAll(storeOptions);
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
         this.process = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -38,7 +45,7 @@ public final class CoordinatorProcess implements AutoCloseable {
         }
         if (url == null) {
             process.destroyForcibly();
-            throw new IllegalStateException("the second coordinator did not start:\n" + seen);
+            throw new IllegalStateException("the coordinator process did not start:\n" + seen);
         }
         Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
         this.api = new Api(url);
