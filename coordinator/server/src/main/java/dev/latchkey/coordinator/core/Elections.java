@@ -4,14 +4,14 @@ import dev.latchkey.client.Sequencer;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * Leader election as a recipe on locks and files: campaigning is acquiring the exclusive lock on
- * {@code /elections/NAME}; the winner writes its value into that file; the leader is the lock's
- * holder, and its sequencer fences whatever it does as leader. Observers watch the path.
+ * {@code /elections/NAME}; the grant writes the winner's value into that file in the same
+ * transaction, so nobody ever sees a new leader with the previous leader's value; the leader is the
+ * lock's holder, and its sequencer fences whatever it does as leader. Observers watch the path.
  */
 public final class Elections {
 
@@ -45,19 +45,12 @@ public final class Elections {
             throw new CoordinatorException(Problem.CONTENT_TOO_LARGE, "an election value holds at most " + Namespace.MAX_CONTENT + " bytes");
         }
         namespace.mkdir(ROOT);
-        Sequencer sequencer = locks.acquire(path, session, Sequencer.Mode.EXCLUSIVE, wait, lockDelayMs);
-        namespace.write(path, content, new Namespace.Expect.Anything(), null);
-        return sequencer;
+        return locks.acquire(path, session, Sequencer.Mode.EXCLUSIVE, wait, lockDelayMs, content);
     }
 
     public Optional<Leader> leader(String name) {
         String path = path(name);
-        List<Sequencer> holders = locks.holders(path);
-        if (holders.isEmpty()) {
-            return Optional.empty();
-        }
-        String value = new String(namespace.read(path).content(), StandardCharsets.UTF_8);
-        return Optional.of(new Leader(name, holders.get(0), value));
+        return locks.holderWithContent(path).map(h -> new Leader(name, h.sequencer(), new String(h.content(), StandardCharsets.UTF_8)));
     }
 
     public void resign(String name, String session) {

@@ -156,6 +156,14 @@ public final class Locks {
     }
 
     public Sequencer acquire(String path, String session, Sequencer.Mode mode, Duration wait, long lockDelayMs) {
+        return acquire(path, session, mode, wait, lockDelayMs, null);
+    }
+
+    /**
+     * Acquires, and on the grant writes {@code contentOnGrant} (when not null) into the lock's file in
+     * the same transaction: whoever sees the grant sees the content with it (an election's value).
+     */
+    public Sequencer acquire(String path, String session, Sequencer.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
         Paths.require(path);
         if (path.equals("/")) {
             throw new CoordinatorException(Problem.INVALID_PATH, "the root directory cannot be locked");
@@ -174,7 +182,14 @@ public final class Locks {
                 long seen = version(path);
                 long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
                 long myWaiter = waiterId;
-                Attempt attempt = store.writeRarelyRefused("lock-acquire", tx -> attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs));
+                Attempt attempt = store.writeRarelyRefused("lock-acquire", tx -> {
+                    Attempt a = attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs);
+                    if (a instanceof Granted && contentOnGrant != null) {
+                        long generation = tx.dsl().select(NODE_CONTENT_GEN).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_CONTENT_GEN);
+                        Namespace.overwrite(tx, path, generation, contentOnGrant);
+                    }
+                    return a;
+                });
                 switch (attempt) {
                     case Granted g -> {
                         return g.sequencer();
@@ -419,6 +434,20 @@ public final class Locks {
         return store.read(c -> store.dsl(c).select(HOLDER_MODE, HOLDER_GENERATION, HOLDER_SESSION).from(HOLDER).where(HOLDER_PATH.eq(path))
                 .orderBy(HOLDER_ACQUIRED).fetch(r -> new Sequencer(path, Sequencer.Mode.valueOf(r.get(HOLDER_MODE)), r.get(HOLDER_GENERATION),
                         r.get(HOLDER_SESSION))));
+    }
+
+    /** A holder of a lock with the content of the lock's file, read together. */
+    public record HolderWithContent(Sequencer sequencer, byte[] content) {
+    }
+
+    /** The first holder of a lock and its file's content, in one statement (one snapshot). */
+    public java.util.Optional<HolderWithContent> holderWithContent(String path) {
+        Paths.require(path);
+        var content = DSL.field(DSL.select(NODE_CONTENT).from(NODE).where(NODE_PATH.eq(path))).as(NODE_CONTENT.getName());
+        return store.read(c -> store.dsl(c).select(HOLDER_MODE, HOLDER_GENERATION, HOLDER_SESSION, content).from(HOLDER)
+                .where(HOLDER_PATH.eq(path)).orderBy(HOLDER_ACQUIRED).limit(1)
+                .fetchOptional(r -> new HolderWithContent(new Sequencer(path, Sequencer.Mode.valueOf(r.get(HOLDER_MODE)),
+                        r.get(HOLDER_GENERATION), r.get(HOLDER_SESSION)), r.get(content) == null ? new byte[0] : r.get(content))));
     }
 
     private static int stripe(String path) {

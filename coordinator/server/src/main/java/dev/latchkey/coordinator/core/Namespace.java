@@ -133,9 +133,7 @@ public final class Namespace {
                 throw new CoordinatorException(Problem.PRECONDITION_FAILED,
                         "'" + path + "' is at generation " + generation + ", not " + g.generation());
             }
-            long rev = tx.emit(path, Event.Kind.CONTENTS_MODIFIED, Long.toString(generation + 1), null).rev();
-            tx.dsl().update(NODE).set(NODE_CONTENT, content).set(NODE_CONTENT_GEN, generation + 1).set(NODE_CHECKSUM, checksum(content))
-                    .set(NODE_MODIFIED_REV, rev).where(NODE_PATH.eq(path)).execute();
+            overwrite(tx, path, generation, content);
             return stat(tx.dsl().select().from(NODE).where(NODE_PATH.eq(path)).fetchOne());
         });
     }
@@ -164,6 +162,13 @@ public final class Namespace {
             deleteNode(tx, path);
             return null;
         });
+    }
+
+    /** Replaces an existing file's content, now at {@code generation}, inside the caller's transaction. */
+    static void overwrite(WriteTx tx, String path, long generation, byte[] content) {
+        long rev = tx.emit(path, Event.Kind.CONTENTS_MODIFIED, Long.toString(generation + 1), null).rev();
+        tx.dsl().update(NODE).set(NODE_CONTENT, content).set(NODE_CONTENT_GEN, generation + 1).set(NODE_CHECKSUM, checksum(content))
+                .set(NODE_MODIFIED_REV, rev).where(NODE_PATH.eq(path)).execute();
     }
 
     static void deleteNode(WriteTx tx, String path) {

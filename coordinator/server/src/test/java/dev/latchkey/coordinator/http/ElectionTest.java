@@ -9,7 +9,11 @@ import java.util.concurrent.CompletableFuture;
 class ElectionTest {
 
     private static Api.Reply campaign(Api api, String session, String value, long waitMs) {
-        return api.call("POST", "/v1/elections/restock", "{\"session\":\"" + session + "\",\"value\":\"" + value + "\",\"waitMs\":" + waitMs + "}");
+        return campaign(api, "restock", session, value, waitMs);
+    }
+
+    private static Api.Reply campaign(Api api, String election, String session, String value, long waitMs) {
+        return api.call("POST", "/v1/elections/" + election, "{\"session\":\"" + session + "\",\"value\":\"" + value + "\",\"waitMs\":" + waitMs + "}");
     }
 
     @DatabaseTest
@@ -44,6 +48,83 @@ class ElectionTest {
             Api.Reply none = h.api.call("GET", "/v1/elections/nobody", null);
             assertThat(none.status()).isEqualTo(404);
             assertThat(h.api.call("POST", "/v1/elections/bad%20name", "{\"session\":\"x\"}").status()).isEqualTo(400);
+        }
+    }
+
+    /**
+     * Regression: the grant and the value were two transactions, so a watcher could see a new leader
+     * with the previous leader's value. Four candidates hand leadership around; a watcher reads the
+     * leader after every lock-acquired event, and an observer reads it in a loop: the value read is
+     * always the value of the session read with it.
+     */
+    @DatabaseTest
+    void everyLeaderIsSeenWithItsOwnValue(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Api api = h.api;
+            long from = h.coordinator.events().currentRevision();
+            java.util.List<String> candidates = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                candidates.add(api.openSession(60_000));
+            }
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.List<String> mismatches = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            java.util.concurrent.atomic.AtomicInteger leaderEventsChecked = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+            Runnable checkLeader = () -> {
+                Api.Reply leader = api.call("GET", "/v1/elections/handoff", null);
+                if (leader.status() == 200) {
+                    reads.incrementAndGet();
+                    String session = leader.json().get("session").asText();
+                    String value = leader.json().get("value").asText();
+                    if (!value.equals("value-of-" + session)) {
+                        mismatches.add("leader " + session + " with value " + value);
+                    }
+                }
+            };
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+            try {
+                java.util.concurrent.Future<?> observer = pool.submit(() -> {
+                    while (running.get()) {
+                        checkLeader.run();
+                    }
+                });
+                java.util.concurrent.Future<?> watcher = pool.submit(() -> {
+                    long after = from;
+                    while (running.get()) {
+                        com.fasterxml.jackson.databind.JsonNode page = api.call("GET",
+                                "/v1/events?path=/elections/handoff&waitMs=500&after=" + after, null).json();
+                        for (com.fasterxml.jackson.databind.JsonNode e : page.get("events")) {
+                            if (e.get("kind").asText().equals("lock-acquired")) {
+                                checkLeader.run();
+                                leaderEventsChecked.incrementAndGet();
+                            }
+                        }
+                        after = page.get("lastRev").asLong();
+                    }
+                });
+                java.util.List<java.util.concurrent.Future<?>> campaigns = new java.util.ArrayList<>();
+                for (String candidate : candidates) {
+                    campaigns.add(pool.submit(() -> {
+                        for (int round = 0; round < 8; round++) {
+                            Api.Reply won = campaign(api, "handoff", candidate, "value-of-" + candidate, 20_000);
+                            assertThat(won.status()).as(won.body()).isEqualTo(200);
+                            assertThat(api.call("DELETE", "/v1/elections/handoff?session=" + candidate, null).status()).isEqualTo(204);
+                        }
+                    }));
+                }
+                for (java.util.concurrent.Future<?> c : campaigns) {
+                    c.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> leaderEventsChecked.get() >= 32);
+                running.set(false);
+                observer.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                watcher.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                running.set(false);
+                pool.shutdownNow();
+            }
+            assertThat(mismatches).isEmpty();
+            assertThat(reads.get()).isGreaterThan(32);
         }
     }
 }
