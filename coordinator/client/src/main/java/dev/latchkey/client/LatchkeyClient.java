@@ -72,7 +72,7 @@ public final class LatchkeyClient implements AutoCloseable {
 
     /** Reads a file (through no cache: see {@link Session#read} for the cached read). */
     public FileContent read(String path) {
-        Response r = send("GET", "/v1/nodes" + path, null, Map.of(), Duration.ZERO);
+        Response r = send("GET", nodes(path), null, Map.of(), Duration.ZERO);
         if (!r.headers().containsKey("x-latchkey-stat")) {
             throw new LatchkeyException(409, "is-a-directory", path + " is a directory");
         }
@@ -80,11 +80,11 @@ public final class LatchkeyClient implements AutoCloseable {
     }
 
     public NodeStat stat(String path) {
-        return parse(send("GET", "/v1/nodes" + path + "?stat", null, Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
+        return parse(send("GET", nodes(path) + "?stat", null, Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
     }
 
     public List<NodeStat> list(String path) {
-        String p = path.equals("/") ? "" : path;
+        String p = NodePath.require(path).equals("/") ? "" : path;
         JsonNode children = send("GET", "/v1/nodes" + p + "?children", null, Map.of(), Duration.ZERO).json().get("children");
         List<NodeStat> out = new ArrayList<>();
         children.forEach(c -> out.add(JSON.convertValue(c, NodeStat.class)));
@@ -94,21 +94,21 @@ public final class LatchkeyClient implements AutoCloseable {
     /** Writes a whole file; with {@code ifGeneration} only over that content generation (else 412). */
     public NodeStat write(String path, byte[] content, Long ifGeneration) {
         Map<String, String> headers = ifGeneration == null ? Map.of() : Map.of("If-Match", "\"" + ifGeneration + "\"");
-        return parse(send("PUT", "/v1/nodes" + path, content, headers, Duration.ZERO).bodyText(), NodeStat.class);
+        return parse(send("PUT", nodes(path), content, headers, Duration.ZERO).bodyText(), NodeStat.class);
     }
 
     /** Creates a file that must not exist yet. */
     public NodeStat create(String path, byte[] content) {
-        return parse(send("PUT", "/v1/nodes" + path, content, Map.of("If-None-Match", "*"), Duration.ZERO).bodyText(), NodeStat.class);
+        return parse(send("PUT", nodes(path), content, Map.of("If-None-Match", "*"), Duration.ZERO).bodyText(), NodeStat.class);
     }
 
     public NodeStat mkdir(String path) {
-        return parse(send("PUT", "/v1/nodes" + path + "?type=directory", new byte[0], Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
+        return parse(send("PUT", nodes(path) + "?type=directory", new byte[0], Map.of(), Duration.ZERO).bodyText(), NodeStat.class);
     }
 
     public void delete(String path, Long ifGeneration) {
         Map<String, String> headers = ifGeneration == null ? Map.of() : Map.of("If-Match", "\"" + ifGeneration + "\"");
-        send("DELETE", "/v1/nodes" + path, null, headers, Duration.ZERO);
+        send("DELETE", nodes(path), null, headers, Duration.ZERO);
     }
 
     /** Whether the coordinator still counts this sequencer's grant as held. */
@@ -132,7 +132,12 @@ public final class LatchkeyClient implements AutoCloseable {
      * negative). Events arrive in revision order, each once, across reconnects and coordinator moves.
      */
     public Watch watch(String prefix, boolean exact, long fromRev, Watch.Listener listener) {
-        return new Watch(this, prefix, exact, fromRev, listener);
+        return new Watch(this, NodePath.require(prefix), exact, fromRev, listener);
+    }
+
+    /** The URL path of a node, once the node path is known to be valid. */
+    static String nodes(String path) {
+        return "/v1/nodes" + NodePath.require(path);
     }
 
     // ---- transport ------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ public final class Session implements AutoCloseable {
             // long waits go in chunks, so no single HTTP call outlives a coordinator's patience
             long chunk = Math.max(0, Math.min((deadline - System.nanoTime()) / 1_000_000, 60_000));
             try {
-                JsonNode grant = client.send("POST", "/v1/locks" + path, LatchkeyClient.json(Map.of("session", id,
+                JsonNode grant = client.send("POST", "/v1/locks" + NodePath.require(path), LatchkeyClient.json(Map.of("session", id,
                         "mode", mode.name().toLowerCase(java.util.Locale.ROOT), "waitMs", chunk, "lockDelayMs", lockDelay.toMillis())),
                         Map.of(), Duration.ofMillis(chunk)).json();
                 return new Lease(this, Sequencer.parse(grant.get("sequencer").asText()));
@@ -175,6 +175,7 @@ public final class Session implements AutoCloseable {
      * before this call began has already invalidated the entry.
      */
     public FileContent read(String path) {
+        NodePath.require(path);
         if (cacheWatch == null || state != SessionState.SAFE) {
             return client.read(path);
         }
@@ -217,7 +218,7 @@ public final class Session implements AutoCloseable {
     /** Creates a file that is deleted when this session ends. */
     public NodeStat createEphemeral(String path, byte[] content) {
         requireUsable();
-        return LatchkeyClient.parse(client.send("PUT", "/v1/nodes" + path + "?ephemeral=true&session=" + id, content,
+        return LatchkeyClient.parse(client.send("PUT", LatchkeyClient.nodes(path) + "?ephemeral=true&session=" + id, content,
                 Map.of("If-None-Match", "*"), Duration.ZERO).bodyText(), NodeStat.class);
     }
 

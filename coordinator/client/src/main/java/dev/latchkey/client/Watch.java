@@ -7,6 +7,10 @@ import java.util.Map;
 /**
  * A running watch: a background thread long-polls the event log from its cursor, so no event is
  * missed or repeated across reconnects or a move to another coordinator. Close it to stop.
+ *
+ * <p>Starting a watch asks a coordinator for the current revision first: when none can be reached
+ * it fails at once, as every other call does, instead of waiting in silence. Once started it rides
+ * out coordinators that come and go, resuming from its cursor.
  */
 public final class Watch implements AutoCloseable {
 
@@ -27,7 +31,8 @@ public final class Watch implements AutoCloseable {
         this.client = client;
         this.target = (exact ? "path=" : "prefix=") + LatchkeyClient.encode(target);
         this.listener = listener;
-        this.cursor = fromRev;
+        long now = client.currentRevision(); // throws when no coordinator can be reached
+        this.cursor = fromRev < 0 ? now : fromRev;
         this.thread = Thread.ofVirtual().name("latchkey-watch " + target).start(this::loop);
     }
 

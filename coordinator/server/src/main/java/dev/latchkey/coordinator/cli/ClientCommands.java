@@ -32,6 +32,8 @@ public final class ClientCommands {
     private ClientCommands() {
     }
 
+    /** Exit code for a malformed argument (a path that is not a node path): nothing was sent. */
+    public static final int USAGE = 2;
     /** Exit code when a lock or an election could not be won within the wait. */
     public static final int BUSY = 3;
     /** Exit code when the session expired while a command ran under its lock (the command is stopped). */
@@ -66,6 +68,9 @@ public final class ClientCommands {
             } catch (LatchkeyException e) {
                 spec.commandLine().getErr().println("error: " + e.getMessage() + (e.status() > 0 ? " (" + e.type() + ")" : ""));
                 return e.is("lock-busy") ? BUSY : 1;
+            } catch (IllegalArgumentException e) { // a malformed path or option value: nothing was sent
+                spec.commandLine().getErr().println("error: " + e.getMessage());
+                return USAGE;
             }
         }
 

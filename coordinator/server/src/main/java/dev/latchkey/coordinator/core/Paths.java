@@ -1,36 +1,20 @@
 package dev.latchkey.coordinator.core;
 
-import java.util.regex.Pattern;
+import dev.latchkey.client.NodePath;
 
-/** Node paths: {@code /} or {@code /seg/seg...}, segments of letters, digits, '.', '_' and '-'. */
+/** Node paths, by the rule in {@link NodePath} (the client checks the same one before sending). */
 public final class Paths {
 
-    public static final int MAX_LENGTH = 512;
-    private static final Pattern VALID = Pattern.compile("(/[A-Za-z0-9._-]+)+");
+    public static final int MAX_LENGTH = NodePath.MAX_LENGTH;
 
     private Paths() {
     }
 
     /** Checks a path and returns it, or refuses it with a message that says what is wrong. */
     public static String require(String path) {
-        if (path == null || path.isEmpty()) {
-            throw invalid("a path is required");
-        }
-        if (path.equals("/")) {
-            return path;
-        }
-        if (path.length() > MAX_LENGTH) {
-            throw invalid("path is longer than " + MAX_LENGTH + " characters");
-        }
-        if (!VALID.matcher(path).matches()) {
-            throw invalid("'" + path + "' is not a valid path: it must start with '/' and its segments may hold only "
-                    + "letters, digits, '.', '_' and '-' (no empty segments, no trailing '/')");
-        }
-        for (String segment : path.substring(1).split("/")) {
-            if (segment.equals(".") || segment.equals("..")) {
-                throw invalid("'" + path + "' holds a '" + segment + "' segment");
-            }
-        }
+        NodePath.problem(path).ifPresent(problem -> {
+            throw invalid(problem);
+        });
         return path;
     }
 

@@ -80,7 +80,7 @@ class CommandLineTest {
             assertThat(missing.code()).isEqualTo(1);
             assertThat(missing.err()).startsWith("error: ").contains("node-not-found");
             Run bad = cli(h, "cat", "not-a-path");
-            assertThat(bad.code()).isEqualTo(1);
+            assertThat(bad.code()).isEqualTo(ClientCommands.USAGE);
         }
         StringWriter err = new StringWriter();
         assertThat(Main.run(new String[] {"ls", "--server=http://127.0.0.1:1"}, new PrintWriter(new StringWriter()), new PrintWriter(err, true)))
@@ -88,5 +88,49 @@ class CommandLineTest {
         assertThat(err.toString()).contains("unreachable");
         assertThat(Main.run(new String[] {"frobnicate"}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter(), true)))
                 .isNotZero();
+    }
+
+    /** Regression: "put hello world" sent PUT /v1/nodeshello; "lock locks/x" sent /v1/lockslocks/x. */
+    @DatabaseTest(only = Database.H2)
+    void aPathWithoutALeadingSlashIsRefusedBeforeAnythingIsSent(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            long before = h.coordinator.events().currentRevision();
+            Run put = cli(h, "put", "hello", "world");
+            assertThat(put.code()).isEqualTo(ClientCommands.USAGE);
+            assertThat(put.err()).startsWith("error: 'hello' is not a valid path: it must start with '/'").doesNotContain("Endpoint");
+            Path ran = Files.createTempDirectory("latchkey-cli").resolve("ran");
+            Run lock = cli(h, "lock", "locks/x", "--", "touch", ran.toString());
+            assertThat(lock.code()).isEqualTo(ClientCommands.USAGE);
+            assertThat(lock.err()).contains("'locks/x' is not a valid path");
+            assertThat(ran).as("the command does not run without its lock").doesNotExist();
+            for (String[] args : new String[][] {{"cat", "a//b"}, {"ls", "/a/"}, {"rm", "/a/.."}, {"watch", "x"}, {"stat", "/a b"}}) {
+                Run r = cli(h, args);
+                assertThat(r.code()).as(String.join(" ", args)).isEqualTo(ClientCommands.USAGE);
+            }
+            assertThat(h.coordinator.events().currentRevision()).as("nothing changed").isEqualTo(before);
+            try (dev.latchkey.client.LatchkeyClient client = dev.latchkey.client.LatchkeyClient.connect(h.api.base)) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.write("hello", new byte[0], null))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must start with '/'");
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.watch("cfg", false, -1, e -> { }))
+                        .isInstanceOf(IllegalArgumentException.class);
+            }
+        }
+    }
+
+    /** Regression: "watch /" with no coordinator running waited in silence for ever. */
+    @org.junit.jupiter.api.Test
+    void watchWithNoCoordinatorFailsAtOnceLikeEveryOtherCommand() throws Exception {
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort(); // closed again: nobody listens there
+        }
+        StringWriter err = new StringWriter();
+        int[] code = new int[1];
+        Thread run = Thread.ofPlatform().daemon().start(() -> code[0] = Main.run(new String[] {"watch", "/", "--server=http://127.0.0.1:" + port},
+                new PrintWriter(new StringWriter()), new PrintWriter(err, true)));
+        run.join(java.time.Duration.ofSeconds(20));
+        assertThat(run.isAlive()).as("watch returned").isFalse();
+        assertThat(code[0]).isEqualTo(1);
+        assertThat(err.toString()).startsWith("error: ").contains("unreachable");
     }
 }
