@@ -53,6 +53,7 @@ class BrowserEndToEndTest {
             WebDriver browser = new ChromeDriver(service, options);
             try {
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+                wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class); // a poll that meets a re-render polls again
                 browser.get(app.url() + "/");
                 browser.findElement(By.linkText("Brass latch key")).click();
                 assertThat(present(wait, "stock").getText()).contains("In stock: 1");
@@ -66,14 +67,16 @@ class BrowserEndToEndTest {
                 setValue(browser, "buyers", "8");
                 setValue(browser, "paymentMs", "0");
                 browser.findElement(By.id("run")).click();
-                WebElement chart = wait.until(d -> {
-                    List<WebElement> found = d.findElements(By.id("chart"));
-                    return !found.isEmpty() && (Boolean) ((JavascriptExecutor) d).executeScript(
-                            "return arguments[0].complete && arguments[0].naturalWidth > 0", found.get(0)) ? found.get(0) : null;
-                });
+                // The live page re-renders the chart and the table while the arena runs, so no element
+                // found before the end is kept: wait for the final state, then read it afresh by script
+                // (a reference held across a re-render went stale and failed this test at random).
                 wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
-                assertThat(chart.getAttribute("src")).contains("/chart.svg");
-                assertThat(browser.findElement(By.id("arena-table")).getText()).contains("coordinator-lock", "optimistic");
+                String chartSrc = wait.until(d -> (String) ((JavascriptExecutor) d).executeScript(
+                        "var c = document.getElementById('chart');"
+                                + " return c && c.complete && c.naturalWidth > 0 ? c.getAttribute('src') : null"));
+                assertThat(chartSrc).contains("/chart.svg");
+                String table = (String) ((JavascriptExecutor) browser).executeScript("return document.getElementById('arena-table').innerText");
+                assertThat(table).contains("coordinator-lock", "optimistic");
                 Path shot = Path.of("target", "e2e-arena.png");
                 Files.createDirectories(shot.getParent());
                 Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
