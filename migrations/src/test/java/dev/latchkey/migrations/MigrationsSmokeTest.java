@@ -19,6 +19,9 @@ import org.jooq.impl.DSL;
 
 class MigrationsSmokeTest {
 
+    /** The changesets of both changelogs (coordinator and shop). */
+    private static final int CHANGESETS = 3;
+
     private static final List<String> STORE_TABLES =
             List.of("lk_session", "lk_node", "lk_lock_holder", "lk_lock_waiter", "lk_event", "lk_cell");
 
@@ -54,7 +57,7 @@ class MigrationsSmokeTest {
         DSLContext dsl = dsl(ds);
         int applied = dsl.fetchCount(table(name(changelogTable(ds))));
         Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
-        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(applied).isEqualTo(2);
+        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(applied).isEqualTo(CHANGESETS);
         assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(3);
     }
 
@@ -95,7 +98,7 @@ class MigrationsSmokeTest {
         }
         DataSource ds = db.dataSource();
         DSLContext dsl = dsl(ds);
-        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(2);
+        assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(CHANGESETS);
         assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(3);
     }
 

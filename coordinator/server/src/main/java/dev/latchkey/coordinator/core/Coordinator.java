@@ -44,7 +44,7 @@ public final class Coordinator implements AutoCloseable {
         this.store = Store.open(config);
         this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password(),
                 (int) Math.min(settings.eventRetention(), RECENT_EVENTS_IN_MEMORY));
-        store.onCommit(events -> hub.wake());
+        store.onCommit(hub::offerCommitted); // this coordinator's commits reach its waiters and watchers without a re-read
         store.outageThreshold(settings.outageThreshold());
         this.sessions = new Sessions(store);
         this.namespace = new Namespace(store);

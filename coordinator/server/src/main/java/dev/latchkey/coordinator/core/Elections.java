@@ -1,6 +1,5 @@
 package dev.latchkey.coordinator.core;
 
-import dev.latchkey.client.Sequencer;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,7 +18,7 @@ public final class Elections {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,100}");
 
     /** The current leader of an election. */
-    public record Leader(String name, Sequencer sequencer, String value) {
+    public record Leader(String name, Grant sequencer, String value) {
     }
 
     private final Namespace namespace;
@@ -38,14 +37,14 @@ public final class Elections {
     }
 
     /** Campaigns for up to {@code wait}; returns the leader's sequencer once elected, or throws busy. */
-    public Sequencer campaign(String name, String session, String value, Duration wait, long lockDelayMs) {
+    public Grant campaign(String name, String session, String value, Duration wait, long lockDelayMs) {
         String path = path(name);
         byte[] content = value == null ? new byte[0] : value.getBytes(StandardCharsets.UTF_8);
         if (content.length > Namespace.MAX_CONTENT) {
             throw new CoordinatorException(Problem.CONTENT_TOO_LARGE, "an election value holds at most " + Namespace.MAX_CONTENT + " bytes");
         }
         namespace.mkdir(ROOT);
-        return locks.acquire(path, session, Sequencer.Mode.EXCLUSIVE, wait, lockDelayMs, content);
+        return locks.acquire(path, session, Grant.Mode.EXCLUSIVE, wait, lockDelayMs, content);
     }
 
     public Optional<Leader> leader(String name) {

@@ -35,6 +35,9 @@ public final class EventHub implements AutoCloseable {
     private final Duration pollInterval;
     private final List<Consumer<List<Event>>> listeners = new CopyOnWriteArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
+    /** Held while events are handed out: by the poller, or by the writer offering its own commit. */
+    private final ReentrantLock delivering = new ReentrantLock();
+    private volatile long directDeliveries;
     private final Condition changed = lock.newCondition();
     private final Object kick = new Object();
     private volatile long lastSeen;
@@ -44,15 +47,16 @@ public final class EventHub implements AutoCloseable {
     private final Thread listener;
 
     /*
-     * The most recent events, by revision, as the poller read them: every event whose revision is in
-     * (coveredFrom, lastSeen] is here, so a watcher whose cursor is at or above coveredFrom is served
-     * from memory instead of reading the store on every commit. Only the poller writes (events in
-     * before lastSeen moves past them; coveredFrom raised before an event leaves); watchers read
+     * The most recent events, by revision, as delivered (read by the poller, or offered by this
+     * coordinator's writer): every event whose revision is in (coveredFrom, lastSeen] is here, so a
+     * watcher whose cursor is at or above coveredFrom is served from memory instead of reading the
+     * store on every commit. Only the holder of `delivering` writes (events in before lastSeen moves
+     * past them; coveredFrom raised before an event leaves); watchers read
      * without a lock, so hundreds of them waking on one commit do not queue on one another.
      */
     private final java.util.concurrent.ConcurrentSkipListMap<Long, Event> recent = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final int recentCapacity;
-    private int recentCount; // (ConcurrentSkipListMap.size() walks the map); the poller's alone
+    private int recentCount; // (ConcurrentSkipListMap.size() walks the map); guarded by delivering
     private volatile long coveredFrom;
 
     /** Keeps up to {@code recentCapacity} of the latest events in memory for watchers (0: none). */
@@ -128,31 +132,73 @@ public final class EventHub implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes in events this coordinator's writer has just committed. When they follow on from the
+     * last revision delivered (no other coordinator committed in between), they go straight to the
+     * listeners and to memory, with no store read; otherwise, or while the poller is delivering,
+     * the poller is woken to read them in order.
+     */
+    public void offerCommitted(List<Event> events) {
+        if (events.isEmpty()) {
+            return;
+        }
+        if (delivering.tryLock()) {
+            try {
+                if (events.get(0).rev() == lastSeen + 1) {
+                    deliver(events, events.get(events.size() - 1).rev());
+                    directDeliveries++;
+                    return;
+                }
+            } finally {
+                delivering.unlock();
+            }
+        }
+        wake();
+    }
+
+    /** How many commits of this coordinator's reached the listeners without a store read (a gauge for tests and metrics). */
+    public long directDeliveries() {
+        return directDeliveries;
+    }
+
     private void deliverNew() {
+        delivering.lock();
+        try {
+            deliverNewLocked();
+        } finally {
+            delivering.unlock();
+        }
+    }
+
+    private void deliverNewLocked() {
         long current = currentRevision();
         while (current > lastSeen) {
             long from = lastSeen;
             List<Event> batch = store.read(c -> store.dsl(c).select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED)
                     .from(EVENT).where(EVENT_REV.gt(from)).and(EVENT_REV.le(current)).orderBy(EVENT_REV).limit(2000)
                     .fetch(EventHub::toEvent));
-            long upTo = batch.isEmpty() ? current : batch.get(batch.size() - 1).rev();
-            if (!batch.isEmpty()) {
-                for (Consumer<List<Event>> l : listeners) {
-                    try {
-                        l.accept(batch);
-                    } catch (RuntimeException e) {
-                        LOG.warn("event listener failed", e);
-                    }
+            deliver(batch, batch.isEmpty() ? current : batch.get(batch.size() - 1).rev());
+        }
+    }
+
+    /** Hands events (in revision order, following on from lastSeen) to the listeners and memory; under {@link #delivering}. */
+    private void deliver(List<Event> batch, long upTo) {
+        if (!batch.isEmpty()) {
+            for (Consumer<List<Event>> l : listeners) {
+                try {
+                    l.accept(batch);
+                } catch (RuntimeException e) {
+                    LOG.warn("event listener failed", e);
                 }
             }
-            remember(batch); // (before lastSeen moves: readers trust memory up to lastSeen)
-            lock.lock();
-            try {
-                lastSeen = upTo;
-                changed.signalAll();
-            } finally {
-                lock.unlock();
-            }
+        }
+        remember(batch); // (before lastSeen moves: readers trust memory up to lastSeen)
+        lock.lock();
+        try {
+            lastSeen = upTo;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

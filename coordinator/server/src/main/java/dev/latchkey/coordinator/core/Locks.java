@@ -2,7 +2,6 @@ package dev.latchkey.coordinator.core;
 
 import static dev.latchkey.coordinator.store.Schema.*;
 
-import dev.latchkey.client.Sequencer;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.store.Store;
 import dev.latchkey.coordinator.store.WriteTx;
@@ -46,6 +45,7 @@ public final class Locks {
             monitors[i] = new Object();
         }
         hub.addListener(events -> {
+            noticeGrants(events);
             for (Event e : events) {
                 if (e.kind() == Event.Kind.SESSION_EXPIRED) {
                     for (int i = 0; i < STRIPES; i++) {
@@ -146,7 +146,7 @@ public final class Locks {
     private sealed interface Attempt {
     }
 
-    private record Granted(Sequencer sequencer) implements Attempt {
+    private record Granted(Grant sequencer) implements Attempt {
     }
 
     private record Wait(long waiterId, long delayRemainingMs) implements Attempt {
@@ -155,7 +155,7 @@ public final class Locks {
     private record Busy(String why) implements Attempt {
     }
 
-    public Sequencer acquire(String path, String session, Sequencer.Mode mode, Duration wait, long lockDelayMs) {
+    public Grant acquire(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs) {
         return acquire(path, session, mode, wait, lockDelayMs, null);
     }
 
@@ -163,7 +163,7 @@ public final class Locks {
      * Acquires, and on the grant writes {@code contentOnGrant} (when not null) into the lock's file in
      * the same transaction: whoever sees the grant sees the content with it (an election's value).
      */
-    public Sequencer acquire(String path, String session, Sequencer.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
+    public Grant acquire(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
         Paths.require(path);
         if (path.equals("/")) {
             throw new CoordinatorException(Problem.INVALID_PATH, "the root directory cannot be locked");
@@ -177,13 +177,19 @@ public final class Locks {
         }
         long deadline = System.nanoTime() + wait.toNanos();
         long waiterId = -1;
+        GrantSlot slot = null;
+        if (!wait.isZero()) {
+            // in place before the request can be queued: a hand-on that commits after it is never missed
+            slot = new GrantSlot(path, session);
+            grantSlots.put(slot.key, slot);
+        }
         try {
             while (true) {
                 long seen = version(path);
                 long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
                 long myWaiter = waiterId;
                 Attempt attempt = store.writeRarelyRefused("lock-acquire", tx -> {
-                    Attempt a = attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs);
+                    Attempt a = attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant);
                     if (a instanceof Granted && contentOnGrant != null) {
                         long generation = tx.dsl().select(NODE_CONTENT_GEN).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_CONTENT_GEN);
                         Namespace.overwrite(tx, path, generation, contentOnGrant);
@@ -198,7 +204,7 @@ public final class Locks {
                     case Wait w -> {
                         if (waiterId < 0) {
                             waiterId = w.waiterId();
-                            enqueueLocally(path, waiterId);
+                            enqueueLocally(path, waiterId, slot);
                         }
                         long delay = w.delayRemainingMs();
                         // sleep until something happens on the path (or the lock-delay ends), and try the
@@ -212,13 +218,25 @@ public final class Locks {
                             await(path, seen, sleep);
                             seen = version(path);
                             delay = 0;
-                        } while (System.nanoTime() < deadline && !(firstLocally(path, waiterId) && mightGrant(path, mode, waiterId)));
+                        } while (System.nanoTime() < deadline && slot.granted() == null
+                                && !(firstLocally(path, waiterId) && mightGrant(path, session, mode, waiterId)));
+                        Event handedOn = slot.granted();
+                        if (handedOn != null) {
+                            // a release granted it in its own transaction, which has committed: no write of ours is needed
+                            String[] modeAndGeneration = handedOn.detail().split(":");
+                            Grant granted = new Grant(path, Grant.Mode.valueOf(modeAndGeneration[0].toUpperCase(Locale.ROOT)),
+                                    Long.parseLong(modeAndGeneration[1]), session);
+                            return granted; // (with its content written by the same transaction, if it had one)
+                        }
                     }
                 }
             }
         } finally {
             if (waiterId >= 0) {
                 dequeueLocally(path, waiterId);
+            }
+            if (slot != null) {
+                grantSlots.remove(slot.key, slot);
             }
         }
     }
@@ -231,7 +249,44 @@ public final class Locks {
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.ConcurrentSkipListSet<Long>> localWaiters =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    private void enqueueLocally(String path, long waiterId) {
+    /**
+     * A local waiter's place for the grant a release hands it: the lock-acquired event for its
+     * session on its path, committed after it joined the queue. The event stream fills it in.
+     */
+    private static final class GrantSlot {
+        final String key;
+        volatile long waiterId = Long.MAX_VALUE; // set once the request is queued; nothing matches before
+        volatile Event latest; // the newest lock-acquired event for this path and session
+
+        GrantSlot(String path, String session) {
+            this.key = path + '\0' + session;
+        }
+
+        /** The grant handed to this waiter, if one has been committed since it joined the queue. */
+        Event granted() {
+            Event e = latest;
+            return e != null && e.rev() > waiterId ? e : null;
+        }
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<String, GrantSlot> grantSlots = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void noticeGrants(List<Event> events) {
+        if (grantSlots.isEmpty()) {
+            return;
+        }
+        for (Event e : events) {
+            if (e.kind() == Event.Kind.LOCK_ACQUIRED && e.session() != null) {
+                GrantSlot slot = grantSlots.get(e.path() + '\0' + e.session());
+                if (slot != null) {
+                    slot.latest = e; // (the path's stripe is signalled for this event next)
+                }
+            }
+        }
+    }
+
+    private void enqueueLocally(String path, long waiterId, GrantSlot slot) {
+        slot.waiterId = waiterId;
         localWaiters.compute(path, (k, set) -> {
             var ids = set == null ? new java.util.concurrent.ConcurrentSkipListSet<Long>() : set;
             ids.add(waiterId);
@@ -260,7 +315,8 @@ public final class Locks {
      * (when granted) two writes. No row locks are taken: writing transactions run one at a time
      * behind the revision counter's row lock, so nothing can change what was read before commit.
      */
-    private Attempt attempt(WriteTx tx, String path, String session, Sequencer.Mode mode, long lockDelayMs, long waiterId, long remainingMs) {
+    private Attempt attempt(WriteTx tx, String path, String session, Grant.Mode mode, long lockDelayMs, long waiterId, long remainingMs,
+            byte[] contentOnGrant) {
         var dsl = tx.dsl();
         if (session == null || session.isBlank()) {
             throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
@@ -275,21 +331,17 @@ public final class Locks {
         for (LockState.Holder mine : state.holders) {
             if (mine.session().equals(session)) {
                 removeWaiter(tx, waiterId);
-                return new Granted(new Sequencer(path, Sequencer.Mode.valueOf(mine.mode()), mine.generation(), session));
+                return new Granted(new Grant(path, Grant.Mode.valueOf(mine.mode()), mine.generation(), session));
             }
         }
-        List<String> holderModes = state.holders.stream().map(LockState.Holder::mode).toList();
-        boolean compatible = holderModes.isEmpty()
-                || (mode == Sequencer.Mode.SHARED && holderModes.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-        List<String> ahead = state.waitersAhead;
-        boolean fair = ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+        List<Boolean> holdersShared = state.holders.stream().map(h -> isShared(h.mode())).toList();
         long delayUntil = state.lockDelayUntil;
         boolean delayed = delayUntil > tx.now();
-        if (compatible && fair && !delayed) {
-            long generation = holderModes.isEmpty() ? state.lockGeneration + 1 : state.lockGeneration;
+        if (LockPolicy.mayGrant(mode == Grant.Mode.SHARED, holdersShared, state.waitersAhead.stream().map(Locks::isShared).toList(), delayed)) {
+            long generation = holdersShared.isEmpty() ? state.lockGeneration + 1 : state.lockGeneration;
             var hold = dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED)
                     .values(path, session, mode.name(), generation, lockDelayMs, tx.now());
-            if (!holderModes.isEmpty()) {
+            if (!holdersShared.isEmpty()) {
                 hold.execute();
             } else {
                 var bump = dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path));
@@ -302,7 +354,7 @@ public final class Locks {
             }
             removeWaiter(tx, waiterId);
             tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, session);
-            return new Granted(new Sequencer(path, mode, generation, session));
+            return new Granted(new Grant(path, mode, generation, session));
         }
         if (remainingMs <= 0) {
             removeWaiter(tx, waiterId);
@@ -314,8 +366,9 @@ public final class Locks {
             // the queue position is the revision of the request's event: unique, and increasing in
             // queue order because writing transactions run one at a time
             id = tx.emit(path, Event.Kind.CONFLICTING_LOCK_REQUEST, mode.name().toLowerCase(Locale.ROOT), session).rev();
-            dsl.insertInto(WAITER, WAITER_ID, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE)
-                    .values(id, path, session, mode.name(), tx.now(), tx.now() + remainingMs).execute();
+            dsl.insertInto(WAITER, WAITER_ID, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE, WAITER_LOCK_DELAY,
+                            WAITER_CONTENT_ON_GRANT)
+                    .values(id, path, session, mode.name(), tx.now(), tx.now() + remainingMs, lockDelayMs, contentOnGrant).execute();
         }
         return new Wait(id, delayed ? delayUntil - tx.now() : 0);
     }
@@ -376,22 +429,28 @@ public final class Locks {
     }
 
     /** A read-only look: would a write attempt by this waiter be granted now? */
-    private boolean mightGrant(String path, Sequencer.Mode mode, long waiterId) {
+    private boolean mightGrant(String path, String session, Grant.Mode mode, long waiterId) {
         return store.readAt((dsl, now) -> {
             Long delayUntil = dsl.select(NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_LOCK_DELAY_UNTIL);
-            if (delayUntil == null || delayUntil > now) {
-                return delayUntil == null;
+            if (delayUntil == null) {
+                return true; // the node is gone: the write attempt will say what happened
             }
-            List<String> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE);
-            boolean compatible = holders.isEmpty()
-                    || (mode == Sequencer.Mode.SHARED && holders.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
-            if (!compatible) {
-                return false;
+            if (delayUntil > now) {
+                return false; // (lock-delay: no need to read the rest)
             }
-            List<String> ahead = dsl.select(WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(now))
-                    .and(WAITER_ID.lt(waiterId)).fetch(WAITER_MODE);
-            return ahead.isEmpty() || (mode == Sequencer.Mode.SHARED && ahead.stream().allMatch(m -> m.equals(Sequencer.Mode.SHARED.name())));
+            var holding = dsl.select(HOLDER_SESSION, HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch();
+            if (holding.stream().anyMatch(h -> h.get(HOLDER_SESSION).equals(session))) {
+                return true; // handed on already (its event not yet seen here): the attempt returns the grant
+            }
+            List<Boolean> holders = holding.stream().map(h -> isShared(h.get(HOLDER_MODE))).toList();
+            List<Boolean> ahead = dsl.select(WAITER_MODE).from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(now))
+                    .and(WAITER_ID.lt(waiterId)).fetch(WAITER_MODE).stream().map(Locks::isShared).toList();
+            return LockPolicy.mayGrant(mode == Grant.Mode.SHARED, holders, ahead, false);
         });
+    }
+
+    private static boolean isShared(String storedMode) {
+        return storedMode.equals(Grant.Mode.SHARED.name());
     }
 
     private static void removeWaiter(WriteTx tx, long waiterId) {
@@ -408,13 +467,77 @@ public final class Locks {
                 throw new CoordinatorException(Problem.NOT_LOCK_HOLDER, "session '" + session + "' does not hold '" + path + "'");
             }
             tx.emit(path, Event.Kind.LOCK_RELEASED, "released", session);
+            handOn(tx, path);
             return null;
         });
         signal(path);
     }
 
+    private static final org.jooq.Field<Long> Q_WAITER_ID = DSL.field(DSL.name("lk_lock_waiter", "id"), Long.class);
+    private static final org.jooq.Field<String> Q_WAITER_SESSION = DSL.field(DSL.name("lk_lock_waiter", "session_id"), String.class);
+    private static final org.jooq.Field<String> Q_SESSION_ID = DSL.field(DSL.name("lk_session", "id"), String.class);
+    /** How many waiters at the head of a queue a release looks at (the rest wait for the next hand-on). */
+    private static final int HAND_ON_LOOKAHEAD = 64;
+
+    /**
+     * Grant on release: after a holder left {@code path} in this transaction, hands the lock to the
+     * waiters at the head of its queue that {@link LockPolicy#grantable} names, in the same
+     * transaction: their holder rows, one generation bump when the lock was free, their queue rows
+     * gone, their content written, a lock-acquired event each. A waiter learns of its grant from
+     * that event once the transaction commits. It stops at the first waiter whose session looks
+     * expired (the reaper, or the waiter's own retry, decides it): nobody is skipped.
+     */
+    static void handOn(WriteTx tx, String path) {
+        var dsl = tx.dsl();
+        // the queue first: most releases have nobody waiting, and then this one read is all they cost
+        var queue = dsl.select(Q_WAITER_ID, Q_WAITER_SESSION, WAITER_MODE, WAITER_LOCK_DELAY, WAITER_CONTENT_ON_GRANT, SESSION_EXPIRES)
+                .from(WAITER).leftJoin(SESSION).on(Q_SESSION_ID.eq(Q_WAITER_SESSION))
+                .where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now())).orderBy(Q_WAITER_ID).limit(HAND_ON_LOOKAHEAD).fetch();
+        if (queue.isEmpty()) {
+            return;
+        }
+        Record node = dsl.select(NODE_LOCK_GEN, NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne();
+        if (node == null || node.get(NODE_LOCK_DELAY_UNTIL) > tx.now()) {
+            return; // gone, or in lock-delay: the waiters retry when it ends
+        }
+        List<Boolean> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE).stream()
+                .map(Locks::isShared).toList();
+        List<LockPolicy.Waiter> live = new java.util.ArrayList<>();
+        for (Record w : queue) {
+            Long expires = w.get(SESSION_EXPIRES);
+            if (expires == null || expires < tx.now()) {
+                break;
+            }
+            live.add(new LockPolicy.Waiter(w.get(Q_WAITER_ID), w.get(Q_WAITER_SESSION), isShared(w.get(WAITER_MODE))));
+        }
+        List<LockPolicy.Waiter> granted = LockPolicy.grantable(holders, live, false);
+        if (granted.isEmpty()) {
+            return;
+        }
+        long generation = holders.isEmpty() ? node.get(NODE_LOCK_GEN) + 1 : node.get(NODE_LOCK_GEN);
+        if (holders.isEmpty()) {
+            dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path)).execute();
+        }
+        var hold = dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED);
+        List<Long> ids = new java.util.ArrayList<>();
+        for (LockPolicy.Waiter w : granted) {
+            Record row = queue.stream().filter(r -> r.get(Q_WAITER_ID) == w.id()).findFirst().orElseThrow();
+            Grant.Mode mode = w.shared() ? Grant.Mode.SHARED : Grant.Mode.EXCLUSIVE;
+            hold = hold.values(path, w.session(), mode.name(), generation, row.get(WAITER_LOCK_DELAY), tx.now());
+            ids.add(w.id());
+            byte[] content = row.get(WAITER_CONTENT_ON_GRANT);
+            if (content != null) {
+                long contentGeneration = dsl.select(NODE_CONTENT_GEN).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_CONTENT_GEN);
+                Namespace.overwrite(tx, path, contentGeneration, content);
+            }
+            tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, w.session());
+        }
+        hold.execute();
+        dsl.deleteFrom(WAITER).where(WAITER_ID.in(ids)).execute();
+    }
+
     /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */
-    public boolean check(Sequencer sequencer) {
+    public boolean check(Grant sequencer) {
         return store.readAt((dsl, now) -> {
             return dsl.fetchExists(dsl.select(HOLDER_PATH).from(HOLDER).join(SESSION).on(SESSION_ID.eq(HOLDER_SESSION))
                     .where(HOLDER_PATH.eq(sequencer.path())).and(HOLDER_SESSION.eq(sequencer.session()))
@@ -429,15 +552,15 @@ public final class Locks {
     }
 
     /** The current holders of a lock, as sequencers. */
-    public List<Sequencer> holders(String path) {
+    public List<Grant> holders(String path) {
         Paths.require(path);
         return store.read(c -> store.dsl(c).select(HOLDER_MODE, HOLDER_GENERATION, HOLDER_SESSION).from(HOLDER).where(HOLDER_PATH.eq(path))
-                .orderBy(HOLDER_ACQUIRED).fetch(r -> new Sequencer(path, Sequencer.Mode.valueOf(r.get(HOLDER_MODE)), r.get(HOLDER_GENERATION),
+                .orderBy(HOLDER_ACQUIRED).fetch(r -> new Grant(path, Grant.Mode.valueOf(r.get(HOLDER_MODE)), r.get(HOLDER_GENERATION),
                         r.get(HOLDER_SESSION))));
     }
 
     /** A holder of a lock with the content of the lock's file, read together. */
-    public record HolderWithContent(Sequencer sequencer, byte[] content) {
+    public record HolderWithContent(Grant sequencer, byte[] content) {
     }
 
     /** The first holder of a lock and its file's content, in one statement (one snapshot). */
@@ -446,7 +569,7 @@ public final class Locks {
         var content = DSL.field(DSL.select(NODE_CONTENT).from(NODE).where(NODE_PATH.eq(path))).as(NODE_CONTENT.getName());
         return store.read(c -> store.dsl(c).select(HOLDER_MODE, HOLDER_GENERATION, HOLDER_SESSION, content).from(HOLDER)
                 .where(HOLDER_PATH.eq(path)).orderBy(HOLDER_ACQUIRED).limit(1)
-                .fetchOptional(r -> new HolderWithContent(new Sequencer(path, Sequencer.Mode.valueOf(r.get(HOLDER_MODE)),
+                .fetchOptional(r -> new HolderWithContent(new Grant(path, Grant.Mode.valueOf(r.get(HOLDER_MODE)),
                         r.get(HOLDER_GENERATION), r.get(HOLDER_SESSION)), r.get(content) == null ? new byte[0] : r.get(content))));
     }
 

@@ -132,6 +132,7 @@ public final class Sessions implements AutoCloseable {
      */
     static void end(WriteTx tx, String id, boolean expired) {
         var dsl = tx.dsl();
+        java.util.Set<String> freed = new java.util.TreeSet<>();
         for (Record h : dsl.select(HOLDER_PATH, HOLDER_LOCK_DELAY).from(HOLDER).where(HOLDER_SESSION.eq(id)).orderBy(HOLDER_PATH).fetch()) {
             String path = h.get(HOLDER_PATH);
             long delay = h.get(HOLDER_LOCK_DELAY);
@@ -141,13 +142,19 @@ public final class Sessions implements AutoCloseable {
             }
             dsl.deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(id)).execute();
             tx.emit(path, Event.Kind.LOCK_RELEASED, expired ? "session expired" : "session closed", id);
+            freed.add(path);
         }
+        // its queued requests go too; a waiter behind one of them may now be first
+        freed.addAll(dsl.selectDistinct(WAITER_PATH).from(WAITER).where(WAITER_SESSION.eq(id)).fetch(WAITER_PATH));
         dsl.deleteFrom(WAITER).where(WAITER_SESSION.eq(id)).execute();
         List<String> ephemeral = dsl.select(NODE_PATH).from(NODE).where(NODE_EPHEMERAL.eq(id)).orderBy(NODE_PATH.desc()).fetch(NODE_PATH);
         for (String path : ephemeral) {
             Namespace.deleteNode(tx, path);
         }
         dsl.deleteFrom(SESSION).where(SESSION_ID.eq(id)).execute();
+        for (String path : freed) {
+            Locks.handOn(tx, path); // (a lock in lock-delay is handed on by its waiters when the delay ends)
+        }
         if (expired) {
             tx.emit("/", Event.Kind.SESSION_EXPIRED, null, id);
         }

@@ -9,6 +9,7 @@ import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.core.Elections;
+import dev.latchkey.coordinator.core.Grant;
 import dev.latchkey.coordinator.core.Event;
 import dev.latchkey.coordinator.core.Namespace;
 import dev.latchkey.coordinator.core.Sessions;
@@ -124,7 +125,7 @@ public final class HttpApi implements AutoCloseable {
                 coordinator.locks().holders(nodePath(ctx)).stream().map(HttpApi::sequencerJson).toList())));
         app.post("/v1/sequencers/check", ctx -> {
             CheckRequest req = body(ctx, CheckRequest.class);
-            Sequencer s = parseSequencer(required(req.sequencer(), "sequencer"));
+            Grant s = parseSequencer(required(req.sequencer(), "sequencer"));
             ctx.json(Map.of("valid", coordinator.locks().check(s)));
         });
 
@@ -133,7 +134,7 @@ public final class HttpApi implements AutoCloseable {
 
         app.post("/v1/elections/{name}", ctx -> {
             CampaignRequest req = body(ctx, CampaignRequest.class);
-            Sequencer s = coordinator.elections().campaign(ctx.pathParam("name"), required(req.session(), "session"), req.value(),
+            Grant s = coordinator.elections().campaign(ctx.pathParam("name"), required(req.session(), "session"), req.value(),
                     Duration.ofMillis(orDefault(req.waitMs(), 0)), orDefault(req.lockDelayMs(), 0));
             ctx.json(sequencerJson(s));
         });
@@ -254,13 +255,13 @@ public final class HttpApi implements AutoCloseable {
 
     private void acquire(Context ctx, String path) {
         LockRequest req = body(ctx, LockRequest.class);
-        Sequencer.Mode mode;
+        Grant.Mode mode;
         try {
-            mode = req.mode() == null ? Sequencer.Mode.EXCLUSIVE : Sequencer.Mode.valueOf(req.mode().toUpperCase(Locale.ROOT));
+            mode = req.mode() == null ? Grant.Mode.EXCLUSIVE : Grant.Mode.valueOf(req.mode().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new CoordinatorException(Problem.BAD_REQUEST, "mode must be 'exclusive' or 'shared', not '" + req.mode() + "'");
         }
-        Sequencer s = coordinator.locks().acquire(path, required(req.session(), "session"), mode,
+        Grant s = coordinator.locks().acquire(path, required(req.session(), "session"), mode,
                 Duration.ofMillis(orDefault(req.waitMs(), 0)), orDefault(req.lockDelayMs(), 0));
         ctx.json(sequencerJson(s));
     }
@@ -359,30 +360,31 @@ public final class HttpApi implements AutoCloseable {
         app.exception(Store.StoreUnavailableException.class, (e, ctx) -> problem(ctx, Problem.STORE_UNAVAILABLE, e.getMessage()));
         app.exception(BadJson.class, (e, ctx) -> problem(ctx, Problem.BAD_JSON, e.getMessage()));
         app.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> {
-            ctx.status(e.getStatus()).contentType(PROBLEM_JSON).result(toJson(Map.of("type", Problem.PREFIX + "http-" + e.getStatus(),
+            ctx.status(e.getStatus()).contentType(PROBLEM_JSON).result(toJson(Map.of("type", ProblemTypes.PREFIX + "http-" + e.getStatus(),
                     "title", e.getMessage(), "status", e.getStatus())));
         });
         app.exception(Exception.class, (e, ctx) -> {
             org.slf4j.LoggerFactory.getLogger(HttpApi.class).error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
-            ctx.status(500).contentType(PROBLEM_JSON).result(toJson(Map.of("type", Problem.PREFIX + "internal", "title", "Internal error",
+            ctx.status(500).contentType(PROBLEM_JSON).result(toJson(Map.of("type", ProblemTypes.PREFIX + "internal", "title", "Internal error",
                     "status", 500, "detail", String.valueOf(e.getMessage()))));
         });
         app.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                ctx.contentType(PROBLEM_JSON).result(toJson(Map.of("type", Problem.PREFIX + "no-such-route", "title", "No such route",
+                ctx.contentType(PROBLEM_JSON).result(toJson(Map.of("type", ProblemTypes.PREFIX + "no-such-route", "title", "No such route",
                         "status", 404, "detail", ctx.method() + " " + ctx.path() + " is not part of the API")));
             }
         });
     }
 
     private void problem(Context ctx, Problem problem, String detail) {
+        ProblemTypes.Type type = ProblemTypes.of(problem);
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", problem.type());
-        body.put("title", problem.title());
-        body.put("status", problem.status());
+        body.put("type", type.uri());
+        body.put("title", type.title());
+        body.put("status", type.status());
         body.put("detail", detail);
         body.put("instance", ctx.path());
-        ctx.status(problem.status()).contentType(PROBLEM_JSON).result(toJson(body));
+        ctx.status(type.status()).contentType(PROBLEM_JSON).result(toJson(body));
     }
 
     /** A body that is not the JSON the call takes. */
@@ -461,17 +463,19 @@ public final class HttpApi implements AutoCloseable {
         return value == null ? fallback : value;
     }
 
-    private static Sequencer parseSequencer(String text) {
+    /** The sequencer text of the API (the client's {@link Sequencer}) as the core's grant. */
+    private static Grant parseSequencer(String text) {
         try {
-            return Sequencer.parse(text);
+            Sequencer s = Sequencer.parse(text);
+            return new Grant(s.path(), Grant.Mode.valueOf(s.mode().name()), s.generation(), s.session());
         } catch (IllegalArgumentException e) {
             throw new CoordinatorException(Problem.BAD_REQUEST, e.getMessage());
         }
     }
 
-    static Map<String, Object> sequencerJson(Sequencer s) {
+    static Map<String, Object> sequencerJson(Grant s) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("sequencer", s.encode());
+        out.put("sequencer", new Sequencer(s.path(), Sequencer.Mode.valueOf(s.mode().name()), s.generation(), s.session()).encode());
         out.put("path", s.path());
         out.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
         out.put("generation", s.generation());

@@ -51,6 +51,8 @@ public final class Schema {
     public static final Field<String> WAITER_MODE = field(name("mode"), String.class);
     public static final Field<Long> WAITER_ENQUEUED = field(name("enqueued_ms"), Long.class);
     public static final Field<Long> WAITER_DEADLINE = field(name("deadline_ms"), Long.class);
+    public static final Field<Long> WAITER_LOCK_DELAY = field(name("lock_delay_ms"), Long.class);
+    public static final Field<byte[]> WAITER_CONTENT_ON_GRANT = field(name("content_on_grant"), byte[].class);
 
     public static final Table<?> EVENT = table(name("lk_event"));
     public static final Field<Long> EVENT_REV = field(name("rev"), Long.class);
