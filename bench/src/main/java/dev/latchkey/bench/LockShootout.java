@@ -56,8 +56,13 @@ public final class LockShootout {
         }
     }
 
-    /** One measured cell. */
-    public record Cell(String contender, String mode, int clients, double opsPerSecond, double p50Millis, double p99Millis) {
+    /**
+     * One measured cell. {@code cpuMillisPerOp}: CPU time of every process on the machine (this JVM,
+     * the database, a peer's server) over the measured window, per acquire + release; NaN where
+     * /proc/stat cannot be read.
+     */
+    public record Cell(String contender, String mode, int clients, double opsPerSecond, double p50Millis, double p99Millis,
+            double cpuMillisPerOp) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -163,6 +168,10 @@ public final class LockShootout {
         ready.await();
         warmUpEnd[0] = System.nanoTime() + Math.min(duration.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
         start.countDown();
+        TimeUnit.NANOSECONDS.sleep(Math.max(0, warmUpEnd[0] - System.nanoTime()));
+        long cpuBefore = busyCpuTicks();
+        TimeUnit.NANOSECONDS.sleep(Math.max(0, warmUpEnd[0] + duration.toNanos() - System.nanoTime()));
+        long cpuAfter = busyCpuTicks();
         for (Thread t : threads) {
             t.join();
         }
@@ -170,8 +179,25 @@ public final class LockShootout {
             h.close();
         }
         long[] all = Arrays.stream(latencies).flatMapToLong(Arrays::stream).sorted().toArray();
-        double ops = Arrays.stream(counts).sum() / (duration.toNanos() / 1e9);
-        return new Cell(contender.name(), mode, clients, ops, pct(all, 50), pct(all, 99));
+        long done = Arrays.stream(counts).sum();
+        double ops = done / (duration.toNanos() / 1e9);
+        double cpuMillisPerOp = cpuBefore < 0 || cpuAfter < 0 || done == 0 ? Double.NaN : (cpuAfter - cpuBefore) * MILLIS_PER_TICK / done;
+        return new Cell(contender.name(), mode, clients, ops, pct(all, 50), pct(all, 99), cpuMillisPerOp);
+    }
+
+    /** /proc/stat counts in USER_HZ ticks, 100 a second on Linux. */
+    private static final double MILLIS_PER_TICK = 10.0;
+
+    /** Busy CPU ticks of the whole machine so far (user, nice, system, irq, softirq, steal), or -1 where unknown. */
+    static long busyCpuTicks() {
+        try {
+            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            // cpu user nice system idle iowait irq softirq steal ...
+            return Long.parseLong(f[1]) + Long.parseLong(f[2]) + Long.parseLong(f[3]) + Long.parseLong(f[6]) + Long.parseLong(f[7])
+                    + (f.length > 8 ? Long.parseLong(f[8]) : 0);
+        } catch (java.io.IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static double pct(long[] sorted, double p) {
@@ -360,12 +386,13 @@ public final class LockShootout {
     }
 
     static String markdown(List<Cell> cells) {
-        StringBuilder sb = new StringBuilder("| contender | locks | clients | ops/s | p50 ms | p99 ms | latchkey ÷ this |\n|---|---|---:|---:|---:|---:|---:|\n");
+        StringBuilder sb = new StringBuilder("| contender | locks | clients | ops/s | p50 ms | p99 ms | CPU ms/op (machine) | latchkey ÷ this |\n"
+                + "|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (Cell c : cells) {
             Cell mine = cells.stream().filter(x -> x.contender().equals("latchkey") && x.mode().equals(c.mode()) && x.clients() == c.clients())
                     .findFirst().orElse(c);
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %,.0f | %.2f | %.2f | %.2f |%n", c.contender(), c.mode(), c.clients(),
-                    c.opsPerSecond(), c.p50Millis(), c.p99Millis(), mine.opsPerSecond() / Math.max(1e-9, c.opsPerSecond())));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %,.0f | %.2f | %.2f | %.2f | %.2f |%n", c.contender(), c.mode(), c.clients(),
+                    c.opsPerSecond(), c.p50Millis(), c.p99Millis(), c.cpuMillisPerOp(), mine.opsPerSecond() / Math.max(1e-9, c.opsPerSecond())));
         }
         return sb.toString();
     }

@@ -30,6 +30,9 @@ class LockShootoutSmokeTest {
             }
         }
         assertThat(cells).hasSize(10).allSatisfy(c -> assertThat(c.opsPerSecond()).as(c.toString()).isGreaterThan(0));
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/stat"))) {
+            assertThat(cells).allSatisfy(c -> assertThat(c.cpuMillisPerOp()).as(c.toString()).isNotNaN().isBetween(0.0, 1_000.0));
+        }
         assertThat(LockShootout.markdown(cells)).contains("| latchkey | hot | 2 |", "| curator |", "| shedlock |", "| http-floor |", "| pg-advisory |");
     }
 }
