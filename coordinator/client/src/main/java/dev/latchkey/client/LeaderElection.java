@@ -119,7 +119,12 @@ public final class LeaderElection implements AutoCloseable {
         }
     }
 
-    /** Gives up leadership (if held) and stops campaigning. */
+    /**
+     * Gives up leadership (if held) and stops campaigning. This candidate stops being leader (its
+     * listeners hear {@code revoked}) before the lock is released: the release hands the lock to the
+     * next candidate in the same transaction, so the next leader may be told it won before this call
+     * returns, and two candidates must never both believe they lead.
+     */
     public void resign() {
         running = false;
         if (thread != null) {
@@ -127,6 +132,7 @@ public final class LeaderElection implements AutoCloseable {
         }
         Sequencer held = leadership;
         if (held != null) {
+            lose();
             try {
                 session.client().send("DELETE", "/v1/elections/" + name + "?session=" + session.id(), null, Map.of(), Duration.ZERO);
             } catch (LatchkeyException e) {
@@ -134,7 +140,6 @@ public final class LeaderElection implements AutoCloseable {
                     throw e;
                 }
             }
-            lose();
         }
     }
 
