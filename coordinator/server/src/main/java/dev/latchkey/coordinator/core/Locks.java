@@ -146,7 +146,7 @@ public final class Locks {
     private sealed interface Attempt {
     }
 
-    private record Granted(Grant sequencer) implements Attempt {
+    private record Granted(Grant grant) implements Attempt {
     }
 
     private record Wait(long waiterId, long delayRemainingMs) implements Attempt {
@@ -198,7 +198,7 @@ public final class Locks {
                 });
                 switch (attempt) {
                     case Granted g -> {
-                        return g.sequencer();
+                        return g.grant();
                     }
                     case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
                     case Wait w -> {

@@ -5,8 +5,6 @@ import dev.latchkey.client.NodePath;
 /** Node paths, by the rule in {@link NodePath} (the client checks the same one before sending). */
 public final class Paths {
 
-    public static final int MAX_LENGTH = NodePath.MAX_LENGTH;
-
     private Paths() {
     }
 
