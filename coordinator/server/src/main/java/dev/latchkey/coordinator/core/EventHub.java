@@ -43,6 +43,10 @@ public final class EventHub implements AutoCloseable {
     private volatile long lastSeen;
     private volatile boolean running = true;
     private volatile boolean kicked;
+    /** Whether the LISTEN connection is up: then NOTIFY wakes the poller, and its timed poll is only a backstop. */
+    private volatile boolean listening;
+    /** The poll interval while LISTEN is up. */
+    static final long LISTENING_POLL_MS = 1_000;
     private final Thread poller;
     private final Thread listener;
 
@@ -115,7 +119,7 @@ public final class EventHub implements AutoCloseable {
             try {
                 synchronized (kick) {
                     if (!kicked) {
-                        kick.wait(pollInterval.toMillis());
+                        kick.wait(listening ? Math.max(pollInterval.toMillis(), LISTENING_POLL_MS) : pollInterval.toMillis());
                     }
                     kicked = false;
                 }
@@ -259,20 +263,45 @@ public final class EventHub implements AutoCloseable {
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + CHANNEL);
                 }
+                listening = true;
+                wake(); // whatever committed before LISTEN took effect
                 org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
                 while (running) {
                     org.postgresql.PGNotification[] notes = pg.getNotifications(1000);
-                    if (notes != null && notes.length > 0) {
+                    if (notes != null && notes.length > 0 && !ownCommitsOnly(notes)) {
                         wake();
                     }
                 }
             } catch (Exception e) {
+                listening = false;
                 if (running) {
                     LOG.warn("LISTEN connection failed ({}); polling meanwhile", e.getMessage());
                     sleepQuietly(1000);
                 }
             }
         }
+    }
+
+    /**
+     * Whether every notification names a revision this coordinator's own writer has committed (the
+     * payload is the revision a commit ended at). The writer delivers its commits itself, or wakes
+     * the poller when it cannot (another coordinator's commit came first), so waking the poller for
+     * these would only cost a read that finds nothing new.
+     */
+    private boolean ownCommitsOnly(org.postgresql.PGNotification[] notes) {
+        long mine = store.lastCommittedRevision();
+        for (org.postgresql.PGNotification n : notes) {
+            long rev;
+            try {
+                rev = Long.parseLong(n.getParameter());
+            } catch (NumberFormatException e) {
+                return false;
+            }
+            if (rev > mine) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void sleepQuietly(long millis) {

@@ -16,9 +16,10 @@ import org.jooq.impl.DSL;
  *
  * <p>How an acquire runs:
  * <ol>
- *   <li>in one writing transaction: check the session, lock the node row (creating an empty file
- *       if the path is new), and grant when the mode is compatible with the holders, no lock-delay
- *       is running, and no live waiter is queued ahead (leading shared waiters may share);</li>
+ *   <li>as a command in the writer's next batch ({@link LockBatch}, decided in memory with the
+ *       batch's other lock commands and written set-based): check the session, create an empty file
+ *       if the path is new, and grant when {@link LockPolicy} allows it: the mode is compatible
+ *       with the holders, no lock-delay is running, and no live waiter is queued ahead;</li>
  *   <li>a grant on a free lock bumps the node's lock generation; the sequencer carries it;</li>
  *   <li>otherwise the acquirer joins the FIFO queue (once) and sleeps until an event on the path
  *       wakes it (a release here, or on another coordinator through the event stream), then tries
@@ -143,18 +144,6 @@ public final class Locks {
         }
     }
 
-    private sealed interface Attempt {
-    }
-
-    private record Granted(Grant grant) implements Attempt {
-    }
-
-    private record Wait(long waiterId, long delayRemainingMs) implements Attempt {
-    }
-
-    private record Busy(String why) implements Attempt {
-    }
-
     public Grant acquire(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs) {
         return acquire(path, session, mode, wait, lockDelayMs, null);
     }
@@ -188,20 +177,14 @@ public final class Locks {
                 long seen = version(path);
                 long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
                 long myWaiter = waiterId;
-                Attempt attempt = store.writeRarelyRefused("lock-acquire", tx -> {
-                    Attempt a = attempt(tx, path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant);
-                    if (a instanceof Granted && contentOnGrant != null) {
-                        long generation = tx.dsl().select(NODE_CONTENT_GEN).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_CONTENT_GEN);
-                        Namespace.overwrite(tx, path, generation, contentOnGrant);
-                    }
-                    return a;
-                });
-                switch (attempt) {
-                    case Granted g -> {
+                LockBatch.Outcome outcome = store.command(LockBatch.INSTANCE,
+                        new LockBatch.Acquire(path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant));
+                switch (outcome) {
+                    case LockBatch.Granted g -> {
                         return g.grant();
                     }
-                    case Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
-                    case Wait w -> {
+                    case LockBatch.Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
+                    case LockBatch.Wait w -> {
                         if (waiterId < 0) {
                             waiterId = w.waiterId();
                             enqueueLocally(path, waiterId, slot);
@@ -310,124 +293,6 @@ public final class Locks {
         return ids == null || ids.isEmpty() || ids.first() == waiterId;
     }
 
-    /**
-     * One acquire attempt inside a writing transaction: a single read for the lock's state, then
-     * (when granted) two writes. No row locks are taken: writing transactions run one at a time
-     * behind the revision counter's row lock, so nothing can change what was read before commit.
-     */
-    private Attempt attempt(WriteTx tx, String path, String session, Grant.Mode mode, long lockDelayMs, long waiterId, long remainingMs,
-            byte[] contentOnGrant) {
-        var dsl = tx.dsl();
-        if (session == null || session.isBlank()) {
-            throw new CoordinatorException(Problem.SESSION_NOT_FOUND, "a session id is required");
-        }
-        LockState state = LockState.read(tx, path, session, waiterId);
-        if (!state.nodeExists) {
-            Sessions.requireLive(tx, session, state.sessionExpires);
-            Namespace.ensureFile(tx, path); // the first lock on a path creates it as an empty file
-            state = LockState.read(tx, path, session, waiterId);
-        }
-        Sessions.requireLive(tx, session, state.sessionExpires);
-        for (LockState.Holder mine : state.holders) {
-            if (mine.session().equals(session)) {
-                removeWaiter(tx, waiterId);
-                return new Granted(new Grant(path, Grant.Mode.valueOf(mine.mode()), mine.generation(), session));
-            }
-        }
-        List<Boolean> holdersShared = state.holders.stream().map(h -> isShared(h.mode())).toList();
-        long delayUntil = state.lockDelayUntil;
-        boolean delayed = delayUntil > tx.now();
-        if (LockPolicy.mayGrant(mode == Grant.Mode.SHARED, holdersShared, state.waitersAhead.stream().map(Locks::isShared).toList(), delayed)) {
-            long generation = holdersShared.isEmpty() ? state.lockGeneration + 1 : state.lockGeneration;
-            var hold = dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED)
-                    .values(path, session, mode.name(), generation, lockDelayMs, tx.now());
-            if (!holdersShared.isEmpty()) {
-                hold.execute();
-            } else {
-                var bump = dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path));
-                if (tx.postgres()) {
-                    dsl.execute("WITH g AS ({0}) {1}", bump, hold); // one round trip for both
-                } else {
-                    bump.execute();
-                    hold.execute();
-                }
-            }
-            removeWaiter(tx, waiterId);
-            tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, session);
-            return new Granted(new Grant(path, mode, generation, session));
-        }
-        if (remainingMs <= 0) {
-            removeWaiter(tx, waiterId);
-            return new Busy(delayed ? "'" + path + "' is in lock-delay for another " + (delayUntil - tx.now()) + " ms"
-                    : "'" + path + "' is locked by another session");
-        }
-        long id = waiterId;
-        if (id < 0) {
-            // the queue position is the revision of the request's event: unique, and increasing in
-            // queue order because writing transactions run one at a time
-            id = tx.emit(path, Event.Kind.CONFLICTING_LOCK_REQUEST, mode.name().toLowerCase(Locale.ROOT), session).rev();
-            dsl.insertInto(WAITER, WAITER_ID, WAITER_PATH, WAITER_SESSION, WAITER_MODE, WAITER_ENQUEUED, WAITER_DEADLINE, WAITER_LOCK_DELAY,
-                            WAITER_CONTENT_ON_GRANT)
-                    .values(id, path, session, mode.name(), tx.now(), tx.now() + remainingMs, lockDelayMs, contentOnGrant).execute();
-        }
-        return new Wait(id, delayed ? delayUntil - tx.now() : 0);
-    }
-
-    /** What an acquire needs to know about a lock, read in one round trip. */
-    private static final class LockState {
-        private static final int NODE_ROW = 0;
-        private static final int SESSION_ROW = 1;
-        private static final int HOLDER_ROW = 2;
-        private static final int WAITER_ROW = 3;
-        private static final org.jooq.Field<Integer> ROW_KIND = DSL.field(DSL.name("row_kind"), Integer.class);
-
-        boolean nodeExists;
-        long lockGeneration;
-        long lockDelayUntil;
-        Long sessionExpires;
-        final List<Holder> holders = new java.util.ArrayList<>();
-        final List<String> waitersAhead = new java.util.ArrayList<>();
-
-        /**
-         * The node's lock columns, the session's lease, the holders and the live waiters queued ahead
-         * of {@code waiterId} (all of them when it is negative), as one UNION ALL: four rows kinds
-         * sharing the columns (kind, a number, a number, a session, a mode).
-         */
-        static LockState read(WriteTx tx, String path, String session, long waiterId) {
-            var dsl = tx.dsl();
-            org.jooq.Field<String> noText = DSL.castNull(String.class);
-            org.jooq.Field<Long> zero = DSL.inline(0L);
-            var union = dsl.select(DSL.inline(NODE_ROW).as(ROW_KIND), NODE_LOCK_GEN.as("n1"), NODE_LOCK_DELAY_UNTIL.as("n2"),
-                            noText.as("s"), noText.as("m"))
-                    .from(NODE).where(NODE_PATH.eq(path))
-                    .unionAll(DSL.select(DSL.inline(SESSION_ROW), SESSION_EXPIRES, zero, noText, noText)
-                            .from(SESSION).where(SESSION_ID.eq(session)))
-                    .unionAll(DSL.select(DSL.inline(HOLDER_ROW), HOLDER_GENERATION, zero, HOLDER_SESSION, HOLDER_MODE)
-                            .from(HOLDER).where(HOLDER_PATH.eq(path)))
-                    .unionAll(DSL.select(DSL.inline(WAITER_ROW), WAITER_ID, zero, noText, WAITER_MODE)
-                            .from(WAITER).where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now()))
-                            .and(waiterId < 0 ? DSL.trueCondition() : WAITER_ID.lt(waiterId)));
-            LockState state = new LockState();
-            for (Record r : union.fetch()) {
-                long n1 = r.get(1, Long.class);
-                switch (r.get(0, Integer.class)) {
-                    case NODE_ROW -> {
-                        state.nodeExists = true;
-                        state.lockGeneration = n1;
-                        state.lockDelayUntil = r.get(2, Long.class);
-                    }
-                    case SESSION_ROW -> state.sessionExpires = n1;
-                    case HOLDER_ROW -> state.holders.add(new Holder(r.get(3, String.class), r.get(4, String.class), n1));
-                    default -> state.waitersAhead.add(r.get(4, String.class));
-                }
-            }
-            return state;
-        }
-
-        record Holder(String session, String mode, long generation) {
-        }
-    }
-
     /** A read-only look: would a write attempt by this waiter be granted now? */
     private boolean mightGrant(String path, String session, Grant.Mode mode, long waiterId) {
         return store.readAt((dsl, now) -> {
@@ -453,87 +318,10 @@ public final class Locks {
         return storedMode.equals(Grant.Mode.SHARED.name());
     }
 
-    private static void removeWaiter(WriteTx tx, long waiterId) {
-        if (waiterId >= 0) {
-            tx.dsl().deleteFrom(WAITER).where(WAITER_ID.eq(waiterId)).execute();
-        }
-    }
-
     public void release(String path, String session) {
         Paths.require(path);
-        store.writeRarelyRefused("lock-release", tx -> {
-            int deleted = tx.dsl().deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).and(HOLDER_SESSION.eq(session)).execute();
-            if (deleted == 0) {
-                throw new CoordinatorException(Problem.NOT_LOCK_HOLDER, "session '" + session + "' does not hold '" + path + "'");
-            }
-            tx.emit(path, Event.Kind.LOCK_RELEASED, "released", session);
-            handOn(tx, path);
-            return null;
-        });
+        store.command(LockBatch.INSTANCE, new LockBatch.Release(path, session));
         signal(path);
-    }
-
-    private static final org.jooq.Field<Long> Q_WAITER_ID = DSL.field(DSL.name("lk_lock_waiter", "id"), Long.class);
-    private static final org.jooq.Field<String> Q_WAITER_SESSION = DSL.field(DSL.name("lk_lock_waiter", "session_id"), String.class);
-    private static final org.jooq.Field<String> Q_SESSION_ID = DSL.field(DSL.name("lk_session", "id"), String.class);
-    /** How many waiters at the head of a queue a release looks at (the rest wait for the next hand-on). */
-    private static final int HAND_ON_LOOKAHEAD = 64;
-
-    /**
-     * Grant on release: after a holder left {@code path} in this transaction, hands the lock to the
-     * waiters at the head of its queue that {@link LockPolicy#grantable} names, in the same
-     * transaction: their holder rows, one generation bump when the lock was free, their queue rows
-     * gone, their content written, a lock-acquired event each. A waiter learns of its grant from
-     * that event once the transaction commits. It stops at the first waiter whose session looks
-     * expired (the reaper, or the waiter's own retry, decides it): nobody is skipped.
-     */
-    static void handOn(WriteTx tx, String path) {
-        var dsl = tx.dsl();
-        // the queue first: most releases have nobody waiting, and then this one read is all they cost
-        var queue = dsl.select(Q_WAITER_ID, Q_WAITER_SESSION, WAITER_MODE, WAITER_LOCK_DELAY, WAITER_CONTENT_ON_GRANT, SESSION_EXPIRES)
-                .from(WAITER).leftJoin(SESSION).on(Q_SESSION_ID.eq(Q_WAITER_SESSION))
-                .where(WAITER_PATH.eq(path)).and(WAITER_DEADLINE.ge(tx.now())).orderBy(Q_WAITER_ID).limit(HAND_ON_LOOKAHEAD).fetch();
-        if (queue.isEmpty()) {
-            return;
-        }
-        Record node = dsl.select(NODE_LOCK_GEN, NODE_LOCK_DELAY_UNTIL).from(NODE).where(NODE_PATH.eq(path)).fetchOne();
-        if (node == null || node.get(NODE_LOCK_DELAY_UNTIL) > tx.now()) {
-            return; // gone, or in lock-delay: the waiters retry when it ends
-        }
-        List<Boolean> holders = dsl.select(HOLDER_MODE).from(HOLDER).where(HOLDER_PATH.eq(path)).fetch(HOLDER_MODE).stream()
-                .map(Locks::isShared).toList();
-        List<LockPolicy.Waiter> live = new java.util.ArrayList<>();
-        for (Record w : queue) {
-            Long expires = w.get(SESSION_EXPIRES);
-            if (expires == null || expires < tx.now()) {
-                break;
-            }
-            live.add(new LockPolicy.Waiter(w.get(Q_WAITER_ID), w.get(Q_WAITER_SESSION), isShared(w.get(WAITER_MODE))));
-        }
-        List<LockPolicy.Waiter> granted = LockPolicy.grantable(holders, live, false);
-        if (granted.isEmpty()) {
-            return;
-        }
-        long generation = holders.isEmpty() ? node.get(NODE_LOCK_GEN) + 1 : node.get(NODE_LOCK_GEN);
-        if (holders.isEmpty()) {
-            dsl.update(NODE).set(NODE_LOCK_GEN, generation).where(NODE_PATH.eq(path)).execute();
-        }
-        var hold = dsl.insertInto(HOLDER, HOLDER_PATH, HOLDER_SESSION, HOLDER_MODE, HOLDER_GENERATION, HOLDER_LOCK_DELAY, HOLDER_ACQUIRED);
-        List<Long> ids = new java.util.ArrayList<>();
-        for (LockPolicy.Waiter w : granted) {
-            Record row = queue.stream().filter(r -> r.get(Q_WAITER_ID) == w.id()).findFirst().orElseThrow();
-            Grant.Mode mode = w.shared() ? Grant.Mode.SHARED : Grant.Mode.EXCLUSIVE;
-            hold = hold.values(path, w.session(), mode.name(), generation, row.get(WAITER_LOCK_DELAY), tx.now());
-            ids.add(w.id());
-            byte[] content = row.get(WAITER_CONTENT_ON_GRANT);
-            if (content != null) {
-                long contentGeneration = dsl.select(NODE_CONTENT_GEN).from(NODE).where(NODE_PATH.eq(path)).fetchOne(NODE_CONTENT_GEN);
-                Namespace.overwrite(tx, path, contentGeneration, content);
-            }
-            tx.emit(path, Event.Kind.LOCK_ACQUIRED, mode.name().toLowerCase(Locale.ROOT) + ":" + generation, w.session());
-        }
-        hold.execute();
-        dsl.deleteFrom(WAITER).where(WAITER_ID.in(ids)).execute();
     }
 
     /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */

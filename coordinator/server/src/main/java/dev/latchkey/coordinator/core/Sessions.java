@@ -152,9 +152,7 @@ public final class Sessions implements AutoCloseable {
             Namespace.deleteNode(tx, path);
         }
         dsl.deleteFrom(SESSION).where(SESSION_ID.eq(id)).execute();
-        for (String path : freed) {
-            Locks.handOn(tx, path); // (a lock in lock-delay is handed on by its waiters when the delay ends)
-        }
+        LockBatch.handOn(tx, freed); // (a lock in lock-delay is handed on by its waiters when the delay ends)
         if (expired) {
             tx.emit("/", Event.Kind.SESSION_EXPIRED, null, id);
         }

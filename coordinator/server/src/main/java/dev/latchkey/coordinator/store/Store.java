@@ -177,7 +177,30 @@ public final class Store implements AutoCloseable {
      * serialization failures retry the whole batch; listeners hear of the events after commit.
      */
     public <T> T write(String operation, Function<WriteTx, T> work) {
-        return submit(new PendingWrite<>(operation, true, work, new java.util.concurrent.CompletableFuture<>()));
+        return submit(new PendingWrite<>(operation, true, work, null, null, new java.util.concurrent.CompletableFuture<>()));
+    }
+
+    /**
+     * Commands of one kind that a batch decides together in memory and writes set-based: the writer
+     * hands every run of consecutive commands of a kind to {@link #apply} at once.
+     *
+     * @param <C> the command type
+     */
+    public interface CommandKind<C> {
+        /**
+         * Decides and writes a run of commands in order, inside the batch's transaction. Returns one
+         * entry per command: its result, or the {@link RuntimeException} that refuses it. A refused
+         * command must have written nothing; an exception thrown out of this method fails (or, when
+         * it is contention, retries) the whole batch.
+         */
+        Object[] apply(WriteTx tx, List<C> commands);
+    }
+
+    /** Runs a command with the others of its kind in the next batch; returns its result once committed. */
+    @SuppressWarnings("unchecked")
+    public <C, T> T command(CommandKind<C> kind, C command) {
+        return (T) submit(new PendingWrite<>(kind.getClass().getSimpleName(), false, null, (CommandKind<Object>) kind, command,
+                new java.util.concurrent.CompletableFuture<>()));
     }
 
     /**
@@ -186,7 +209,7 @@ public final class Store implements AutoCloseable {
      * batch is rolled back and applied again without it, so it still changes nothing.
      */
     public <T> T writeRarelyRefused(String operation, Function<WriteTx, T> work) {
-        return submit(new PendingWrite<>(operation, false, work, new java.util.concurrent.CompletableFuture<>()));
+        return submit(new PendingWrite<>(operation, false, work, null, null, new java.util.concurrent.CompletableFuture<>()));
     }
 
     private <T> T submit(PendingWrite<T> pending) {
@@ -210,7 +233,8 @@ public final class Store implements AutoCloseable {
         return writes.size();
     }
 
-    private record PendingWrite<T>(String operation, boolean savepoint, Function<WriteTx, T> work, java.util.concurrent.CompletableFuture<T> result) {
+    private record PendingWrite<T>(String operation, boolean savepoint, Function<WriteTx, T> work, CommandKind<Object> kind, Object command,
+            java.util.concurrent.CompletableFuture<T> result) {
     }
 
     private final java.util.concurrent.LinkedBlockingQueue<PendingWrite<?>> writes = new java.util.concurrent.LinkedBlockingQueue<>();
@@ -284,10 +308,31 @@ public final class Store implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                WriteTx tx = new WriteTx(dsl(c), kind.nowMillisExpression(), kind == DatabaseKind.POSTGRES, outageThresholdMs);
+                WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
                 boolean single = batch.size() == 1;
-                for (int i = 0; i < batch.size(); i++) {
+                for (int i = 0; i < batch.size(); ) {
                     PendingWrite<?> pending = batch.get(i);
+                    if (pending.kind() != null) {
+                        // a run of commands of one kind: decided together, written set-based, refusals write nothing
+                        int end = i + 1;
+                        while (end < batch.size() && batch.get(end).kind() == pending.kind()) {
+                            end++;
+                        }
+                        List<Object> commands = new java.util.ArrayList<>(end - i);
+                        for (int j = i; j < end; j++) {
+                            commands.add(batch.get(j).command());
+                        }
+                        Object[] outcomes = pending.kind().apply(tx, commands);
+                        for (int j = i; j < end; j++) {
+                            if (outcomes[j - i] instanceof RuntimeException refused) {
+                                failures[j] = refused;
+                            } else {
+                                results[j] = outcomes[j - i];
+                            }
+                        }
+                        i = end;
+                        continue;
+                    }
                     int mark = tx.mark();
                     java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
                     try {
@@ -306,6 +351,7 @@ public final class Store implements AutoCloseable {
                             c.rollback(savepoint); // this operation changes nothing; the others go on
                         }
                     }
+                    i++;
                 }
                 if (single && failures[0] != null) {
                     c.rollback();

@@ -1,8 +1,11 @@
 package dev.latchkey.coordinator.store;
 
-import static dev.latchkey.coordinator.store.Schema.*;
-
 import dev.latchkey.coordinator.core.Event;
+import dev.latchkey.toolkit.dialect.DatabaseKind;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import org.jooq.DSLContext;
@@ -11,30 +14,50 @@ import org.jooq.DSLContext;
  * One writing transaction. It takes the revision counter's row lock before anything else, so
  * writing transactions run one at a time and commit in revision order: a watcher that sees
  * revision N can never later see a smaller one appear (no gaps, ever).
+ *
+ * <p>Its own statements (the head and the flush) are fixed SQL text, prepared by the driver and
+ * bound with JDBC: they run for every batch, and building them with jOOQ cost more CPU than the
+ * database spent executing them.
  */
 public final class WriteTx {
 
+    private final Connection connection;
     private final DSLContext dsl;
+    private final DatabaseKind kind;
     private final long now;
     private final long base;
     private final List<Event> events = new ArrayList<>();
-
-    private final boolean postgres;
     private final long outageThresholdMs;
 
     /** Takes the revision counter's row lock and reads the database clock, in one round trip. */
-    WriteTx(DSLContext dsl, String nowExpression, boolean postgres, long outageThresholdMs) {
-        this.postgres = postgres;
-        this.outageThresholdMs = outageThresholdMs;
+    WriteTx(Connection connection, DSLContext dsl, DatabaseKind kind, long outageThresholdMs) throws SQLException {
+        this.connection = connection;
         this.dsl = dsl;
-        org.jooq.Record2<Long, Long> head = dsl.select(CELL_VALUE, org.jooq.impl.DSL.field(nowExpression, Long.class)).from(CELL)
-                .where(CELL_NAME.eq("revision")).forUpdate().fetchOne();
-        this.base = head.value1();
-        this.now = head.value2();
+        this.kind = kind;
+        this.outageThresholdMs = outageThresholdMs;
+        try (PreparedStatement head = connection.prepareStatement(SqlText.quoted(kind,
+                "SELECT \"value\", " + kind.nowMillisExpression() + " FROM \"lk_cell\" WHERE \"name\" = 'revision' FOR UPDATE"));
+                ResultSet rs = head.executeQuery()) {
+            if (!rs.next()) {
+                throw new SQLException("the store has no revision counter (lk_cell 'revision'): were its migrations applied?");
+            }
+            this.base = rs.getLong(1);
+            this.now = rs.getLong(2);
+        }
     }
 
     public DSLContext dsl() {
         return dsl;
+    }
+
+    /** The transaction's connection, for statements written in plain SQL. */
+    public Connection connection() {
+        return connection;
+    }
+
+    /** The store's database. */
+    public DatabaseKind kind() {
+        return kind;
     }
 
     /** The database clock, in epoch milliseconds, read when the transaction began. */
@@ -75,29 +98,51 @@ public final class WriteTx {
         }
     }
 
-    void flush() {
+    /** Writes the events and the counter: one statement each, whatever the batch's size (one in all on PostgreSQL). */
+    void flush() throws SQLException {
         if (events.isEmpty()) {
             return;
         }
-        var insert = dsl.insertInto(EVENT, EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED);
-        for (Event e : events) {
-            insert = insert.values(e.rev(), e.path(), e.kind().name(), e.detail(), e.session(), e.createdMillis());
-        }
         long revision = base + events.size();
-        if (postgres) {
+        String insert = SqlText.quoted(kind, "INSERT INTO \"lk_event\" (\"rev\", \"path\", \"kind\", \"detail\", \"session_id\", \"created_ms\") VALUES ")
+                + SqlText.rows(events.size(), 6);
+        if (kind == DatabaseKind.POSTGRES) {
             // the events, the counter and the wake-up in one round trip; NOTIFY is delivered at commit
             // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
-            dsl.resultQuery("WITH n AS (SELECT pg_notify('latchkey_events', {0})), e AS ({5}) UPDATE {1} SET {2} = {3} FROM n WHERE {4} = 'revision'"
-                    + " RETURNING {2}", org.jooq.impl.DSL.val(Long.toString(revision)), CELL, CELL_VALUE, org.jooq.impl.DSL.val(revision),
-                    CELL_NAME, insert).fetch();
+            try (PreparedStatement s = connection.prepareStatement("WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + insert
+                    + ") UPDATE \"lk_cell\" SET \"value\" = ? FROM n WHERE \"name\" = 'revision'")) {
+                s.setString(1, Long.toString(revision));
+                int i = bindEvents(s, 2);
+                s.setLong(i, revision);
+                s.executeUpdate();
+            }
         } else {
-            insert.execute();
-            dsl.update(CELL).set(CELL_VALUE, revision).where(CELL_NAME.eq("revision")).execute();
+            try (PreparedStatement s = connection.prepareStatement(insert)) {
+                bindEvents(s, 1);
+                s.executeUpdate();
+            }
+            try (PreparedStatement s = connection.prepareStatement(SqlText.quoted(kind, "UPDATE \"lk_cell\" SET \"value\" = ? WHERE \"name\" = 'revision'"))) {
+                s.setLong(1, revision);
+                s.executeUpdate();
+            }
         }
+    }
+
+    private int bindEvents(PreparedStatement s, int from) throws SQLException {
+        int i = from;
+        for (Event e : events) {
+            s.setLong(i++, e.rev());
+            s.setString(i++, e.path());
+            s.setString(i++, e.kind().name());
+            s.setString(i++, e.detail());
+            s.setString(i++, e.session());
+            s.setLong(i++, e.createdMillis());
+        }
+        return i;
     }
 
     /** Whether the store is PostgreSQL, whose writable WITH lets several writes share one round trip. */
     public boolean postgres() {
-        return postgres;
+        return kind == DatabaseKind.POSTGRES;
     }
 }
