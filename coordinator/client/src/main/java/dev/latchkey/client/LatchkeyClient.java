@@ -61,6 +61,17 @@ public final class LatchkeyClient implements AutoCloseable {
         return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30));
     }
 
+    /** Opens a session channel to the current coordinator. */
+    Channel openChannel(String session) throws Channel.Closed {
+        URI base = servers.get(Math.floorMod(current.get(), servers.size()));
+        return Channel.open(http, base, session, Duration.ofSeconds(1));
+    }
+
+    /** How long a request may take beyond any wait it asks for. */
+    Duration requestTimeout() {
+        return requestTimeout;
+    }
+
     public List<URI> servers() {
         return servers;
     }

@@ -27,7 +27,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class Session implements AutoCloseable {
 
     /** How to open a session. */
-    public record Options(Duration ttl, String owner, Duration grace, boolean cache, Duration leaseMargin) {
+    public record Options(Duration ttl, String owner, Duration grace, boolean cache, Duration leaseMargin, boolean channel) {
         public Options {
             Objects.requireNonNull(ttl, "ttl");
             Objects.requireNonNull(grace, "grace");
@@ -38,28 +38,37 @@ public final class Session implements AutoCloseable {
 
         /** TTL 12 s, grace 45 s, cache on, lease margin 5 % of the TTL (at least 50 ms). */
         public static Options defaults() {
-            return new Options(Duration.ofSeconds(12), "java-client", Duration.ofSeconds(45), true, null);
+            return new Options(Duration.ofSeconds(12), "java-client", Duration.ofSeconds(45), true, null, true);
         }
 
         public Options ttl(Duration value) {
-            return new Options(value, owner, grace, cache, leaseMargin);
+            return new Options(value, owner, grace, cache, leaseMargin, channel);
         }
 
         public Options owner(String value) {
-            return new Options(ttl, value, grace, cache, leaseMargin);
+            return new Options(ttl, value, grace, cache, leaseMargin, channel);
         }
 
         public Options grace(Duration value) {
-            return new Options(ttl, owner, value, cache, leaseMargin);
+            return new Options(ttl, owner, value, cache, leaseMargin, channel);
         }
 
         public Options cache(boolean value) {
-            return new Options(ttl, owner, grace, value, leaseMargin);
+            return new Options(ttl, owner, grace, value, leaseMargin, channel);
+        }
+
+        /**
+         * Whether locks and keep-alives go over the session channel (one WebSocket, pipelined; the
+         * default) or one HTTP request each. With the channel on, any call it cannot carry (a
+         * coordinator without one, a dropped connection) is repeated over HTTP.
+         */
+        public Options channel(boolean value) {
+            return new Options(ttl, owner, grace, cache, leaseMargin, value);
         }
 
         /** How much shorter than the TTL the client's own lease is (more: earlier, safer jeopardy). */
         public Options leaseMargin(Duration value) {
-            return new Options(ttl, owner, grace, cache, value);
+            return new Options(ttl, owner, grace, cache, value, channel);
         }
     }
 
@@ -130,9 +139,13 @@ public final class Session implements AutoCloseable {
             // long waits go in chunks, so no single HTTP call outlives a coordinator's patience
             long chunk = Math.max(0, Math.min((deadline - System.nanoTime()) / 1_000_000, 60_000));
             try {
-                JsonNode grant = client.send("POST", "/v1/locks" + NodePath.require(path), LatchkeyClient.json(Map.of("session", id,
-                        "mode", mode.name().toLowerCase(java.util.Locale.ROOT), "waitMs", chunk, "lockDelayMs", lockDelay.toMillis())),
-                        Map.of(), Duration.ofMillis(chunk)).json();
+                String modeName = mode.name().toLowerCase(java.util.Locale.ROOT);
+                JsonNode grant = overChannel("acquire", Map.of("path", NodePath.require(path), "mode", modeName, "waitMs", chunk,
+                        "lockDelayMs", lockDelay.toMillis()), client.requestTimeout().plusMillis(chunk));
+                if (grant == null) {
+                    grant = client.send("POST", "/v1/locks" + path, LatchkeyClient.json(Map.of("session", id,
+                            "mode", modeName, "waitMs", chunk, "lockDelayMs", lockDelay.toMillis())), Map.of(), Duration.ofMillis(chunk)).json();
+                }
                 return new Lease(this, Sequencer.parse(grant.get("sequencer").asText()));
             } catch (LatchkeyException e) {
                 if (!e.is("lock-busy") || System.nanoTime() >= deadline) {
@@ -159,11 +172,91 @@ public final class Session implements AutoCloseable {
             return; // the coordinator released it with the session
         }
         try {
-            client.send("DELETE", "/v1/locks" + lease.path() + "?session=" + id, null, Map.of(), Duration.ZERO);
+            if (overChannel("release", Map.of("path", lease.path()), client.requestTimeout()) == null) {
+                client.send("DELETE", "/v1/locks" + lease.path() + "?session=" + id, null, Map.of(), Duration.ZERO);
+            }
         } catch (LatchkeyException e) {
             if (!e.is("not-lock-holder") && !e.is("session-not-found")) {
                 throw e;
             }
+        }
+    }
+
+    // ---- the session channel -------------------------------------------------------------------
+
+    private final Object channelLock = new Object();
+    private volatile Channel channel;
+    private volatile long channelRetryAt;
+    /** At most one attempt a second to (re)open the channel; calls meanwhile go over HTTP. */
+    private static final long CHANNEL_RETRY_NANOS = 1_000_000_000L;
+
+    /**
+     * Sends a request over the session channel and returns its answer, or null when there is no
+     * channel or it failed on the way (the caller sends the request over HTTP instead; every
+     * operation the channel carries may be repeated). Refusals are thrown as over HTTP.
+     */
+    private JsonNode overChannel(String op, Map<String, Object> args, Duration timeout) {
+        return overChannel(op, args, timeout, true);
+    }
+
+    /** As above; with {@code mayConnect} false only a channel already open is used (keep-alives never wait for a connect). */
+    private JsonNode overChannel(String op, Map<String, Object> args, Duration timeout, boolean mayConnect) {
+        Channel c = mayConnect ? channel() : channel;
+        if (c != null && !c.isOpen()) {
+            c = null;
+        }
+        if (c == null) {
+            return null;
+        }
+        try {
+            return c.call(op, args, timeout);
+        } catch (Channel.Closed e) {
+            return null;
+        }
+    }
+
+    private Channel channel() {
+        if (!options.channel() || !running) {
+            return null;
+        }
+        Channel c = channel;
+        if (c != null && c.isOpen()) {
+            return c;
+        }
+        synchronized (channelLock) {
+            c = channel;
+            if (c != null && c.isOpen()) {
+                return c;
+            }
+            long now = System.nanoTime();
+            if (now - channelRetryAt < 0) {
+                return null;
+            }
+            channelRetryAt = now + CHANNEL_RETRY_NANOS;
+            try {
+                channel = client.openChannel(id);
+            } catch (Channel.Closed e) {
+                channel = null;
+            }
+            return channel;
+        }
+    }
+
+    /** Whether locks and keep-alives go over an open session channel now (else over HTTP). */
+    public boolean usesChannel() {
+        Channel c = channel;
+        return c != null && c.isOpen();
+    }
+
+    /**
+     * Drops the session channel's connection as a network failure would, for testing how an
+     * application rides through one: calls in flight are repeated over HTTP, and the channel
+     * reconnects within a second or so.
+     */
+    public void dropChannel() {
+        Channel c = channel;
+        if (c != null) {
+            c.close("dropped");
         }
     }
 
@@ -250,7 +343,10 @@ public final class Session implements AutoCloseable {
                 try {
                     long sent = System.nanoTime();
                     // a coordinator that hangs must not hold the keep-alive past a fraction of the lease
-                    client.sendWithin("POST", "/v1/sessions/" + id + "/keepalive", null, Duration.ofNanos(Math.max(200_000_000L, leaseNanos() / 4)));
+                    Duration patience = Duration.ofNanos(Math.max(200_000_000L, leaseNanos() / 4));
+                    if (overChannel("keepalive", Map.of(), patience, false) == null) {
+                        client.sendWithin("POST", "/v1/sessions/" + id + "/keepalive", null, patience);
+                    }
                     leaseDeadline = sent + leaseNanos();
                     if (state == SessionState.JEOPARDY) {
                         transition(SessionState.SAFE);
@@ -306,8 +402,19 @@ public final class Session implements AutoCloseable {
         }
         if (next == SessionState.EXPIRED) {
             running = false;
+            closeChannel();
             if (cacheWatch != null) {
                 cacheWatch.close();
+            }
+        }
+    }
+
+    private void closeChannel() {
+        synchronized (channelLock) {
+            Channel c = channel;
+            channel = null;
+            if (c != null) {
+                c.close("the session ended");
             }
         }
     }
@@ -330,6 +437,7 @@ public final class Session implements AutoCloseable {
     public void abandon() {
         running = false;
         keepAlive.interrupt();
+        closeChannel();
         if (cacheWatch != null) {
             cacheWatch.close();
         }
@@ -344,6 +452,7 @@ public final class Session implements AutoCloseable {
         if (cacheWatch != null) {
             cacheWatch.close();
         }
+        closeChannel();
         if (wasRunning && state != SessionState.EXPIRED) {
             try {
                 client.send("DELETE", "/v1/sessions/" + id, null, Map.of(), Duration.ZERO);

@@ -276,6 +276,7 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
             }
             if (a.remainingMs() <= 0) {
                 dropWaiter(p, a.waiterId());
+                handOn(p); // its place in the queue is gone: whoever queued behind it may take the lock now
                 return new Busy(delayed ? "'" + a.path() + "' is in lock-delay for another " + (p.lockDelayUntil - tx.now()) + " ms"
                         : "'" + a.path() + "' is locked by another session");
             }

@@ -8,6 +8,7 @@ import dev.latchkey.coordinator.store.WriteTx;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import org.jooq.Record;
 import org.jooq.impl.DSL;
 
@@ -29,6 +30,8 @@ import org.jooq.impl.DSL;
 public final class Locks {
 
     public static final long MAX_LOCK_DELAY_MS = 60_000;
+    /** How often a waiter that nothing has handed the lock to asks the store whether it could take it. */
+    static final long RECHECK_MS = 1_000;
 
     private final Store store;
     /**
@@ -189,20 +192,24 @@ public final class Locks {
                             waiterId = w.waiterId();
                             enqueueLocally(path, waiterId, slot);
                         }
-                        long delay = w.delayRemainingMs();
-                        // sleep until something happens on the path (or the lock-delay ends), and try the
-                        // write again only when this is the first of this coordinator's waiters on the path
-                        // and a read says it is now at the head of the queue
-                        do {
-                            long sleep = Math.min(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), 1_000);
-                            if (delay > 0) {
-                                sleep = Math.min(sleep, delay);
-                            }
-                            await(path, seen, sleep);
+                        // Sleep until a release hands the lock on (the slot fills in when its event is seen).
+                        // Events on the path wake the waiter only to look at its slot: reading the store on
+                        // every one cost a read per waiter per hand-off on a hot lock. The store is asked
+                        // again (by the first of this coordinator's waiters on the path) only when a
+                        // lock-delay ends and then once a second, for what no release hands on: a lock
+                        // whose node was deleted, or a delay that began after this waiter queued.
+                        long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(w.delayRemainingMs() > 0 ? w.delayRemainingMs() : RECHECK_MS);
+                        while (System.nanoTime() < deadline && slot.granted() == null) {
+                            long until = Math.min(deadline, nextCheck);
+                            await(path, seen, Math.max(1, (until - System.nanoTime()) / 1_000_000));
                             seen = version(path);
-                            delay = 0;
-                        } while (System.nanoTime() < deadline && slot.granted() == null
-                                && !(firstLocally(path, waiterId) && mightGrant(path, session, mode, waiterId)));
+                            if (slot.granted() == null && System.nanoTime() >= nextCheck) {
+                                if (firstLocally(path, waiterId) && mightGrant(path, session, mode, waiterId)) {
+                                    break;
+                                }
+                                nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECHECK_MS);
+                            }
+                        }
                         Event handedOn = slot.granted();
                         if (handedOn != null) {
                             // a release granted it in its own transaction, which has committed: no write of ours is needed

@@ -49,6 +49,7 @@ public final class HttpApi implements AutoCloseable {
     private final AtomicLong locksGauge = new AtomicLong();
     private final AtomicLong waitersGauge = new AtomicLong();
     private final Javalin app;
+    private final SessionChannel channel;
 
     public HttpApi(Coordinator coordinator) {
         this.coordinator = coordinator;
@@ -63,6 +64,8 @@ public final class HttpApi implements AutoCloseable {
                 .description("keep-alives held open until a conflicting request or a third of the TTL").register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
+        this.channel = new SessionChannel(coordinator, json);
+        Gauge.builder("latchkey.channels.open", channel, SessionChannel::openChannels).description("open session channels").register(metrics);
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.useVirtualThreads = true;
@@ -84,6 +87,7 @@ public final class HttpApi implements AutoCloseable {
     @Override
     public void close() {
         app.stop();
+        channel.close();
     }
 
     private void routes() {
@@ -103,6 +107,7 @@ public final class HttpApi implements AutoCloseable {
         app.post("/v1/sessions", this::openSession);
         app.get("/v1/sessions", ctx -> ctx.json(coordinator.sessions().list()));
         app.post("/v1/sessions/{id}/keepalive", this::keepAlive);
+        app.ws("/v1/sessions/{id}/channel", channel::configure);
         app.delete("/v1/sessions/{id}", ctx -> {
             coordinator.sessions().closeSession(ctx.pathParam("id"));
             ctx.status(204);
@@ -483,7 +488,7 @@ public final class HttpApi implements AutoCloseable {
         return out;
     }
 
-    private static Map<String, Object> sessionJson(Sessions.Info info) {
+    static Map<String, Object> sessionJson(Sessions.Info info) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", info.id());
         out.put("owner", info.owner());

@@ -1,0 +1,166 @@
+package dev.latchkey.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A session's channel to a coordinator: one WebSocket carrying pipelined requests, each with an id,
+ * answered as they complete (frames in docs/api.md). Any number of threads may call at once.
+ *
+ * <p>When the connection fails, every call in flight fails with {@link Closed} and the session
+ * repeats it over HTTP: each operation the channel carries (acquire, release, keep-alive) is safe
+ * to repeat, since an acquire by the holder returns its grant and a release of a lock no longer
+ * held is reported as such.
+ */
+final class Channel implements WebSocket.Listener {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The channel is closed (or could not deliver a request): the call should go over HTTP. */
+    static final class Closed extends Exception {
+        Closed(String message, Throwable cause) {
+            super(message, cause, false, false);
+        }
+    }
+
+    private final ConcurrentHashMap<Long, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final StringBuilder partial = new StringBuilder();
+    private final Object sending = new Object();
+    private volatile WebSocket socket;
+    private volatile boolean closed;
+
+    private Channel() {
+    }
+
+    /** Connects a channel for {@code session} to the coordinator at {@code base} (http://…), within {@code timeout}. */
+    static Channel open(HttpClient http, URI base, String session, Duration timeout) throws Closed {
+        Channel channel = new Channel();
+        URI uri = URI.create(base.toString().replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/channel");
+        CompletableFuture<WebSocket> connecting = http.newWebSocketBuilder().connectTimeout(timeout).buildAsync(uri, channel);
+        try {
+            channel.socket = connecting.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException | InterruptedException e) {
+            // a connection that completes after we gave up must not stay open: nobody would close it,
+            // and the HttpClient would wait for it on close
+            connecting.whenComplete((late, failure) -> {
+                if (late != null) {
+                    late.abort();
+                }
+            });
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new Closed("no channel to " + base + ": " + (e.getCause() != null ? e.getCause() : e), e);
+        }
+        return channel;
+    }
+
+    boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * Sends one request and waits for its answer, at most {@code timeout}. A refusal is thrown as
+     * the {@link LatchkeyException} the HTTP route would give; a failed connection (or no answer in
+     * time) as {@link Closed}, after which the channel is closed.
+     */
+    JsonNode call(String op, Map<String, Object> args, Duration timeout) throws Closed {
+        if (closed) {
+            throw new Closed("the channel is closed", null);
+        }
+        long id = ids.incrementAndGet();
+        ObjectNode frame = JSON.createObjectNode().put("id", id).put("op", op);
+        args.forEach((k, v) -> frame.set(k, JSON.valueToTree(v)));
+        CompletableFuture<JsonNode> answer = new CompletableFuture<>();
+        pending.put(id, answer);
+        try {
+            synchronized (sending) { // one send at a time: the JDK's WebSocket refuses overlapping sends
+                socket.sendText(frame.toString(), true).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            JsonNode reply = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            JsonNode problem = reply.get("problem");
+            if (problem != null) {
+                String type = problem.path("type").asText("");
+                throw new LatchkeyException(problem.path("status").asInt(), type.substring(type.lastIndexOf('/') + 1),
+                        problem.path("detail").asText());
+            }
+            return reply.get("ok");
+        } catch (ExecutionException | TimeoutException e) {
+            close("no answer: " + e);
+            throw new Closed("the channel failed: " + (e.getCause() != null ? e.getCause() : e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LatchkeyException("interrupted", e);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+        JsonNode reply = null;
+        synchronized (partial) {
+            partial.append(data);
+            if (last) {
+                try {
+                    reply = JSON.readTree(partial.toString());
+                } catch (IOException e) {
+                    reply = null;
+                }
+                partial.setLength(0);
+            }
+        }
+        if (reply != null) {
+            CompletableFuture<JsonNode> waiting = pending.get(reply.path("id").asLong());
+            if (waiting != null) {
+                waiting.complete(reply);
+            }
+        }
+        webSocket.request(1);
+        return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+        failAll(new IOException("the coordinator closed the channel (" + statusCode + " " + reason + ")"));
+        return null;
+    }
+
+    @Override
+    public void onError(WebSocket webSocket, Throwable error) {
+        failAll(error);
+    }
+
+    private void failAll(Throwable cause) {
+        closed = true;
+        pending.values().forEach(f -> f.completeExceptionally(cause));
+    }
+
+    /** Closes the channel; calls in flight fail over to HTTP. */
+    void close(String why) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        WebSocket s = socket;
+        if (s != null) {
+            s.abort(); // (no close handshake: the session itself stays, and a blocked handshake must not hold the caller)
+        }
+        failAll(new IOException("channel closed: " + why));
+    }
+}

@@ -1,0 +1,189 @@
+package dev.latchkey.coordinator.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.core.CoordinatorException;
+import dev.latchkey.coordinator.core.CoordinatorException.Problem;
+import dev.latchkey.coordinator.core.Grant;
+import dev.latchkey.coordinator.core.Sessions;
+import dev.latchkey.coordinator.store.Store;
+import io.javalin.websocket.WsConfig;
+import io.javalin.websocket.WsContext;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session channel: one WebSocket per client session ({@code /v1/sessions/{id}/channel})
+ * carrying pipelined requests, each with an id of the client's choosing, answered in whatever
+ * order they complete. A lock acquire that has to wait does not hold anything up: its answer is
+ * pushed when the lock is granted (usually by the release that hands it on). The frames are in
+ * docs/api.md; every operation goes through the same core as its HTTP route.
+ *
+ * <pre>
+ * → {"id": 7, "op": "acquire", "path": "/jobs/nightly", "mode": "exclusive", "waitMs": 5000, "lockDelayMs": 0}
+ * ← {"id": 7, "ok": {"sequencer": "…", "path": "/jobs/nightly", "mode": "exclusive", "generation": 12, "session": "…"}}
+ * → {"id": 8, "op": "release", "path": "/jobs/nightly"}
+ * ← {"id": 8, "ok": {}}
+ * → {"id": 9, "op": "keepalive"}
+ * ← {"id": 9, "ok": {"id": "…", "ttlMs": 12000, …}}
+ * ← {"id": 10, "problem": {"type": "…/lock-busy", "title": "Lock busy", "status": 409, "detail": "…"}}
+ * </pre>
+ */
+final class SessionChannel {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionChannel.class);
+    /** Close codes (4000-4999 are the application's): the session is unknown or has expired; a frame was not understood. */
+    static final int CLOSE_SESSION_NOT_FOUND = 4404;
+    static final int CLOSE_BAD_FRAME = 4400;
+    /** How long the slowest single request may take: the longest lock wait the API allows, and a margin. */
+    static final Duration IDLE_TIMEOUT = Duration.ofMinutes(11);
+
+    private final Coordinator coordinator;
+    private final ObjectMapper json;
+    private final ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
+    /** Open channels, by their WebSocket session, for sends (one at a time per channel) and counting. */
+    private final Map<WsContext, Object> open = new ConcurrentHashMap<>();
+
+    SessionChannel(Coordinator coordinator, ObjectMapper json) {
+        this.coordinator = coordinator;
+        this.json = json;
+    }
+
+    /** How many channels are open (a gauge). */
+    int openChannels() {
+        return open.size();
+    }
+
+    void configure(WsConfig ws) {
+        ws.onConnect(ctx -> {
+            ctx.session.setIdleTimeout(IDLE_TIMEOUT);
+            String session = ctx.pathParam("id");
+            try {
+                coordinator.sessions().keepAlive(session).join(); // the session must be live; connecting renews it
+            } catch (CompletionException e) {
+                String detail = e.getCause() instanceof CoordinatorException ce ? ce.getMessage() : "the store is unavailable";
+                ctx.closeSession(CLOSE_SESSION_NOT_FOUND, truncate(detail));
+                return;
+            }
+            open.put(ctx, new Object());
+        });
+        ws.onMessage(ctx -> {
+            JsonNode frame;
+            try {
+                frame = json.readTree(ctx.message());
+            } catch (java.io.IOException e) {
+                frame = null;
+            }
+            if (frame == null || !frame.isObject() || !frame.path("id").canConvertToLong() || !frame.path("op").isTextual()) {
+                ctx.closeSession(CLOSE_BAD_FRAME, "a frame is a JSON object with a numeric \"id\" and a string \"op\"");
+                return;
+            }
+            JsonNode request = frame;
+            requests.execute(() -> answer(ctx, request));
+        });
+        ws.onClose(ctx -> open.remove(ctx));
+        ws.onError(ctx -> open.remove(ctx));
+    }
+
+    private void answer(WsContext ctx, JsonNode request) {
+        long id = request.get("id").asLong();
+        ObjectNode reply = json.createObjectNode().put("id", id);
+        try {
+            reply.set("ok", json.valueToTree(handle(ctx.pathParam("id"), request)));
+        } catch (CoordinatorException e) {
+            reply.set("problem", problem(e.problem(), e.getMessage()));
+        } catch (Store.StoreUnavailableException e) {
+            reply.set("problem", problem(Problem.STORE_UNAVAILABLE, e.getMessage()));
+        } catch (RuntimeException e) {
+            LOG.error("unexpected failure on the session channel ({})", request.path("op").asText(), e);
+            ObjectNode p = json.createObjectNode().put("type", ProblemTypes.PREFIX + "internal").put("title", "Internal error")
+                    .put("status", 500).put("detail", String.valueOf(e.getMessage()));
+            reply.set("problem", p);
+        }
+        Object lock = open.get(ctx);
+        if (lock == null) {
+            return; // the channel closed meanwhile: the client retries over a new channel or HTTP
+        }
+        synchronized (lock) {
+            try {
+                ctx.send(reply.toString());
+            } catch (RuntimeException e) {
+                LOG.debug("could not answer on a closed channel: {}", e.getMessage());
+            }
+        }
+    }
+
+    private Object handle(String session, JsonNode r) {
+        return switch (r.get("op").asText()) {
+            case "acquire" -> {
+                String path = text(r, "path");
+                String modeName = r.path("mode").asText("exclusive");
+                Grant.Mode mode;
+                try {
+                    mode = Grant.Mode.valueOf(modeName.toUpperCase(Locale.ROOT));
+                } catch (IllegalArgumentException e) {
+                    throw new CoordinatorException(Problem.BAD_REQUEST, "mode must be 'exclusive' or 'shared', not '" + modeName + "'");
+                }
+                Grant grant = coordinator.locks().acquire(path, session, mode, Duration.ofMillis(number(r, "waitMs")), number(r, "lockDelayMs"));
+                yield HttpApi.sequencerJson(grant);
+            }
+            case "release" -> {
+                coordinator.locks().release(text(r, "path"), session);
+                yield Map.of();
+            }
+            case "keepalive" -> {
+                Sessions.Info info;
+                try {
+                    info = coordinator.sessions().keepAlive(session).join();
+                } catch (CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : e;
+                }
+                yield HttpApi.sessionJson(info);
+            }
+            default -> throw new CoordinatorException(Problem.BAD_REQUEST,
+                    "unknown op '" + r.get("op").asText() + "' (acquire, release, keepalive)");
+        };
+    }
+
+    private ObjectNode problem(Problem problem, String detail) {
+        ProblemTypes.Type type = ProblemTypes.of(problem);
+        return json.createObjectNode().put("type", type.uri()).put("title", type.title()).put("status", type.status()).put("detail", detail);
+    }
+
+    private static String text(JsonNode r, String field) {
+        JsonNode v = r.get(field);
+        if (v == null || !v.isTextual()) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "\"" + field + "\" must be a string");
+        }
+        return v.asText();
+    }
+
+    private static long number(JsonNode r, String field) {
+        JsonNode v = r.get(field);
+        if (v == null || v.isNull()) {
+            return 0;
+        }
+        if (!v.canConvertToLong() || !v.isIntegralNumber()) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "\"" + field + "\" must be a whole number");
+        }
+        return v.asLong();
+    }
+
+    /** A close reason fits in 123 bytes. */
+    private static String truncate(String reason) {
+        return reason.length() <= 100 ? reason : reason.substring(0, 100);
+    }
+
+    void close() {
+        requests.shutdownNow();
+    }
+}
