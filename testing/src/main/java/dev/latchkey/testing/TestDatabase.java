@@ -33,6 +33,24 @@ public final class TestDatabase implements AutoCloseable {
         this.dropper = dropper;
     }
 
+    /**
+     * A fresh database on {@code database}'s server, for tests that do not run under
+     * {@link DatabaseTest} (property-based tests, say); the caller closes it. Empty when the server
+     * cannot be reached outside CI (the reason is printed); under {@code CI=true} that fails.
+     */
+    public static java.util.Optional<TestDatabase> fresh(Database database) {
+        TestSettings settings = TestSettings.fromEnvironment();
+        Servers.Server server = Servers.server(database, settings);
+        if (server instanceof Servers.Unreachable u) {
+            if (settings.ci()) {
+                throw new IllegalStateException(database.displayName() + " is unreachable and CI=true requires it: " + u.reason());
+            }
+            System.out.println(database.displayName() + " skipped: " + u.reason() + " (under CI=true this fails)");
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(Servers.provision((Servers.Reachable) server));
+    }
+
     public Database database() {
         return database;
     }
