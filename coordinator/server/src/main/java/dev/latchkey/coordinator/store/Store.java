@@ -260,6 +260,7 @@ public final class Store implements AutoCloseable {
                 }
             }
         }
+        dropWriterConnection();
         List<PendingWrite<?>> left = new java.util.ArrayList<>();
         writes.drainTo(left);
         left.forEach(p -> p.result().completeExceptionally(new StoreUnavailableException("the store is closed", null)));
@@ -305,74 +306,89 @@ public final class Store implements AutoCloseable {
         Object[] results = new Object[batch.size()];
         RuntimeException[] failures = new RuntimeException[batch.size()];
         List<Event> events;
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        Connection c = writerConnection();
+        WriteTx tx;
+        try {
+            tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
+        } catch (SQLException stale) {
+            // nothing was written yet: a kept connection the database or network dropped is replaced once
+            dropWriterConnection();
+            c = writerConnection();
             try {
-                WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
-                boolean single = batch.size() == 1;
-                for (int i = 0; i < batch.size(); ) {
-                    PendingWrite<?> pending = batch.get(i);
-                    if (pending.kind() != null) {
-                        // a run of commands of one kind: decided together, written set-based, refusals write nothing
-                        int end = i + 1;
-                        while (end < batch.size() && batch.get(end).kind() == pending.kind()) {
-                            end++;
-                        }
-                        List<Object> commands = new java.util.ArrayList<>(end - i);
-                        for (int j = i; j < end; j++) {
-                            commands.add(batch.get(j).command());
-                        }
-                        Object[] outcomes = pending.kind().apply(tx, commands);
-                        for (int j = i; j < end; j++) {
-                            if (outcomes[j - i] instanceof RuntimeException refused) {
-                                failures[j] = refused;
-                            } else {
-                                results[j] = outcomes[j - i];
-                            }
-                        }
-                        i = end;
-                        continue;
-                    }
-                    int mark = tx.mark();
-                    java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
-                    try {
-                        results[i] = pending.work().apply(tx);
-                        // (not released: a round trip saved; every savepoint ends with the transaction)
-                    } catch (RuntimeException e) {
-                        if (FailureClassifier.classify(e).isPresent()) {
-                            throw e; // contention: the whole batch is tried again
-                        }
-                        if (!single && savepoint == null) {
-                            throw new RefusedWithoutSavepoint(i, failureOf(e));
-                        }
-                        failures[i] = e;
-                        tx.truncate(mark);
-                        if (savepoint != null) {
-                            c.rollback(savepoint); // this operation changes nothing; the others go on
-                        }
-                    }
-                    i++;
-                }
-                if (single && failures[0] != null) {
-                    c.rollback();
-                    events = List.of();
-                } else {
-                    tx.flush();
-                    c.commit();
-                    events = List.copyOf(tx.events());
-                    if (!events.isEmpty()) {
-                        // before any caller hears of its commit: a read that follows must wait for it
-                        lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
-                    }
-                }
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback();
-                } catch (SQLException rollbackFailure) {
-                    e.addSuppressed(rollbackFailure);
-                }
-                throw e;
+                tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
+            } catch (SQLException | RuntimeException again) {
+                dropWriterConnection();
+                throw again;
             }
+        }
+        try {
+            boolean single = batch.size() == 1;
+            for (int i = 0; i < batch.size(); ) {
+                PendingWrite<?> pending = batch.get(i);
+                if (pending.kind() != null) {
+                    // a run of commands of one kind: decided together, written set-based, refusals write nothing
+                    int end = i + 1;
+                    while (end < batch.size() && batch.get(end).kind() == pending.kind()) {
+                        end++;
+                    }
+                    List<Object> commands = new java.util.ArrayList<>(end - i);
+                    for (int j = i; j < end; j++) {
+                        commands.add(batch.get(j).command());
+                    }
+                    Object[] outcomes = pending.kind().apply(tx, commands);
+                    for (int j = i; j < end; j++) {
+                        if (outcomes[j - i] instanceof RuntimeException refused) {
+                            failures[j] = refused;
+                        } else {
+                            results[j] = outcomes[j - i];
+                        }
+                    }
+                    i = end;
+                    continue;
+                }
+                int mark = tx.mark();
+                java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
+                try {
+                    results[i] = pending.work().apply(tx);
+                    // (not released: a round trip saved; every savepoint ends with the transaction)
+                } catch (RuntimeException e) {
+                    if (FailureClassifier.classify(e).isPresent()) {
+                        throw e; // contention: the whole batch is tried again
+                    }
+                    if (!single && savepoint == null) {
+                        throw new RefusedWithoutSavepoint(i, failureOf(e));
+                    }
+                    failures[i] = e;
+                    tx.truncate(mark);
+                    if (savepoint != null) {
+                        c.rollback(savepoint); // this operation changes nothing; the others go on
+                    }
+                }
+                i++;
+            }
+            if (single && failures[0] != null) {
+                c.rollback();
+                events = List.of();
+            } else {
+                tx.flush();
+                c.commit();
+                events = List.copyOf(tx.events());
+                if (!events.isEmpty()) {
+                    // before any caller hears of its commit: a read that follows must wait for it
+                    lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException rollbackFailure) {
+                e.addSuppressed(rollbackFailure);
+            }
+            dropWriterConnection(); // (the pool checks it before anyone uses it again)
+            throw e;
+        }
+        if (System.nanoTime() - writerConnectionSince > WRITER_CONNECTION_LIFETIME_NANOS) {
+            dropWriterConnection(); // back to the pool now and then, so that its lifetime and health rules apply
         }
         for (int i = 0; i < batch.size(); i++) {
             java.util.concurrent.CompletableFuture future = batch.get(i).result();
@@ -384,6 +400,42 @@ public final class Store implements AutoCloseable {
         }
         if (!events.isEmpty()) {
             onCommit.accept(events);
+        }
+    }
+
+    /*
+     * The writer keeps one connection, in manual-commit mode, from batch to batch: borrowing one from
+     * the pool and switching its commit mode cost round trips on every batch (two on MySQL and
+     * MariaDB). Only the writer thread touches these.
+     */
+    private Connection writerConnection;
+    private long writerConnectionSince;
+    private static final long WRITER_CONNECTION_LIFETIME_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+
+    private Connection writerConnection() throws SQLException {
+        if (writerConnection == null) {
+            Connection c = dataSource.getConnection();
+            try {
+                c.setAutoCommit(false);
+            } catch (SQLException e) {
+                c.close();
+                throw e;
+            }
+            writerConnection = c;
+            writerConnectionSince = System.nanoTime();
+        }
+        return writerConnection;
+    }
+
+    private void dropWriterConnection() {
+        Connection c = writerConnection;
+        writerConnection = null;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException e) {
+                // the pool discards it
+            }
         }
     }
 
