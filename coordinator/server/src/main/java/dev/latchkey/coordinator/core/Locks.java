@@ -22,9 +22,11 @@ import org.jooq.impl.DSL;
  *       if the path is new, and grant when {@link LockPolicy} allows it: the mode is compatible
  *       with the holders, no lock-delay is running, and no live waiter is queued ahead;</li>
  *   <li>a grant on a free lock bumps the node's lock generation; the sequencer carries it;</li>
- *   <li>otherwise the acquirer joins the FIFO queue (once) and sleeps until an event on the path
- *       wakes it (a release here, or on another coordinator through the event stream), then tries
- *       again; when its wait runs out it leaves the queue and gets "busy".</li>
+ *   <li>otherwise the acquirer joins the FIFO queue (once) and sleeps until a release (here, or on
+ *       another coordinator) hands it the lock in the release's own transaction (grant on release):
+ *       the event stream fills in its grant slot and wakes it, with no write of its own. It asks
+ *       the store itself only when a lock-delay it met ends, and then once a second; when its wait
+ *       runs out it leaves the queue and gets "busy".</li>
  * </ol>
  */
 public final class Locks {
@@ -34,31 +36,11 @@ public final class Locks {
     static final long RECHECK_MS = 1_000;
 
     private final Store store;
-    /**
-     * Waiters sleep on one of a fixed set of monitors chosen by the path's hash, each with a
-     * change counter: memory stays bounded however many distinct lock paths a coordinator sees,
-     * and a wake-up meant for another path on the same stripe only costs a read.
-     */
-    private static final int STRIPES = 1024;
-    private final Object[] monitors = new Object[STRIPES];
-    private final long[] versions = new long[STRIPES];
 
     public Locks(Store store, EventHub hub) {
         this.store = store;
-        for (int i = 0; i < STRIPES; i++) {
-            monitors[i] = new Object();
-        }
         hub.addListener(events -> {
             noticeGrants(events);
-            for (Event e : events) {
-                if (e.kind() == Event.Kind.SESSION_EXPIRED) {
-                    for (int i = 0; i < STRIPES; i++) {
-                        signalStripe(i);
-                    }
-                } else {
-                    signal(e.path());
-                }
-            }
             noticeConflicts(events);
         });
     }
@@ -177,7 +159,6 @@ public final class Locks {
         }
         try {
             while (true) {
-                long seen = version(path);
                 long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
                 long myWaiter = waiterId;
                 LockBatch.Outcome outcome = store.command(LockBatch.INSTANCE,
@@ -192,17 +173,15 @@ public final class Locks {
                             waiterId = w.waiterId();
                             enqueueLocally(path, waiterId, slot);
                         }
-                        // Sleep until a release hands the lock on (the slot fills in when its event is seen).
-                        // Events on the path wake the waiter only to look at its slot: reading the store on
-                        // every one cost a read per waiter per hand-off on a hot lock. The store is asked
-                        // again (by the first of this coordinator's waiters on the path) only when a
-                        // lock-delay ends and then once a second, for what no release hands on: a lock
-                        // whose node was deleted, or a delay that began after this waiter queued.
+                        // Sleep until a release hands the lock on: the event stream fills in this waiter's
+                        // slot and wakes this waiter alone (waking every waiter on every event cost a hot
+                        // lock's 32 waiters 32 wake-ups per hand-off). The store is asked again (by the
+                        // first of this coordinator's waiters on the path) only when a lock-delay ends and
+                        // then once a second, for what no release hands on: a lock whose node was deleted,
+                        // or a delay that began after this waiter queued.
                         long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(w.delayRemainingMs() > 0 ? w.delayRemainingMs() : RECHECK_MS);
                         while (System.nanoTime() < deadline && slot.granted() == null) {
-                            long until = Math.min(deadline, nextCheck);
-                            await(path, seen, Math.max(1, (until - System.nanoTime()) / 1_000_000));
-                            seen = version(path);
+                            slot.await(Math.min(deadline, nextCheck), path);
                             if (slot.granted() == null && System.nanoTime() >= nextCheck) {
                                 if (firstLocally(path, waiterId) && mightGrant(path, session, mode, waiterId)) {
                                     break;
@@ -257,6 +236,27 @@ public final class Locks {
             Event e = latest;
             return e != null && e.rev() > waiterId ? e : null;
         }
+
+        synchronized void fill(Event e) {
+            latest = e;
+            notifyAll();
+        }
+
+        /** Waits until a grant is handed to this waiter or {@code untilNanos} (System.nanoTime) passes. */
+        synchronized void await(long untilNanos, String path) {
+            while (granted() == null) {
+                long left = untilNanos - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CoordinatorException(Problem.LOCK_BUSY, "interrupted while waiting for '" + path + "'");
+                }
+            }
+        }
     }
 
     private final java.util.concurrent.ConcurrentHashMap<String, GrantSlot> grantSlots = new java.util.concurrent.ConcurrentHashMap<>();
@@ -269,7 +269,7 @@ public final class Locks {
             if (e.kind() == Event.Kind.LOCK_ACQUIRED && e.session() != null) {
                 GrantSlot slot = grantSlots.get(e.path() + '\0' + e.session());
                 if (slot != null) {
-                    slot.latest = e; // (the path's stripe is signalled for this event next)
+                    slot.fill(e);
                 }
             }
         }
@@ -292,7 +292,6 @@ public final class Locks {
             set.remove(waiterId);
             return set.isEmpty() ? null : set;
         });
-        signal(path); // the next local waiter, if any, is now first
     }
 
     private boolean firstLocally(String path, long waiterId) {
@@ -328,7 +327,6 @@ public final class Locks {
     public void release(String path, String session) {
         Paths.require(path);
         store.command(LockBatch.INSTANCE, new LockBatch.Release(path, session));
-        signal(path);
     }
 
     /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */
@@ -366,47 +364,5 @@ public final class Locks {
                 .where(HOLDER_PATH.eq(path)).orderBy(HOLDER_ACQUIRED).limit(1)
                 .fetchOptional(r -> new HolderWithContent(new Grant(path, Grant.Mode.valueOf(r.get(HOLDER_MODE)),
                         r.get(HOLDER_GENERATION), r.get(HOLDER_SESSION)), r.get(content) == null ? new byte[0] : r.get(content))));
-    }
-
-    private static int stripe(String path) {
-        return Math.floorMod(path.hashCode(), STRIPES);
-    }
-
-    private long version(String path) {
-        int i = stripe(path);
-        synchronized (monitors[i]) {
-            return versions[i];
-        }
-    }
-
-    private void signal(String path) {
-        signalStripe(stripe(path));
-    }
-
-    private void signalStripe(int i) {
-        synchronized (monitors[i]) {
-            versions[i]++;
-            monitors[i].notifyAll();
-        }
-    }
-
-    private void await(String path, long seen, long millis) {
-        int i = stripe(path);
-        Object monitor = monitors[i];
-        long until = System.currentTimeMillis() + millis;
-        synchronized (monitor) {
-            while (versions[i] == seen) {
-                long left = until - System.currentTimeMillis();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    monitor.wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new CoordinatorException(Problem.LOCK_BUSY, "interrupted while waiting for '" + path + "'");
-                }
-            }
-        }
     }
 }
