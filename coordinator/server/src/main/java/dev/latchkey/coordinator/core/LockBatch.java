@@ -89,6 +89,11 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
                 sessions.add(c.session());
             }
         }
+        try {
+            tx.runDeferred(); // (writes still waiting from before this run: its read must see them)
+        } catch (SQLException e) {
+            throw new org.jooq.exception.DataAccessException("writing the batch failed: " + e.getMessage(), e);
+        }
         Table table = Table.read(tx, paths, sessions);
         Object[] outcomes = new Object[commands.size()];
         for (int i = 0; i < commands.size(); i++) {
@@ -118,6 +123,11 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
             table.handOn(table.path(path));
         }
         table.write();
+        try {
+            tx.runDeferred(); // at once: the operation that freed them may read these rows next
+        } catch (SQLException e) {
+            throw new org.jooq.exception.DataAccessException("handing locks on failed: " + e.getMessage(), e);
+        }
     }
 
     private record Holder(String session, Grant.Mode mode, long generation, long lockDelayMs, boolean fresh) {
@@ -387,93 +397,97 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
             }
         }
 
-        /** Writes what changed: at most one statement per kind of change. */
+        /**
+         * Writes what changed: at most one statement per kind of change, deferred to the batch's
+         * next read or its commit (on PostgreSQL they go in one round trip with the events).
+         */
         void write() {
-            Connection c = tx.connection();
             DatabaseKind kind = tx.kind();
-            try {
-                if (!holdersGone.isEmpty()) {
-                    try (PreparedStatement s = c.prepareStatement(SqlText.quoted(kind, "DELETE FROM \"lk_lock_holder\" WHERE (\"path\", \"session_id\") IN ("
-                            + SqlText.rows(holdersGone.size(), 2) + ")"))) {
-                        int i = 1;
-                        for (String[] g : holdersGone) {
-                            s.setString(i++, g[0]);
-                            s.setString(i++, g[1]);
-                        }
-                        s.executeUpdate();
+            if (!holdersGone.isEmpty()) {
+                List<String[]> gone = List.copyOf(holdersGone);
+                tx.defer(SqlText.quoted(kind, "DELETE FROM \"lk_lock_holder\" WHERE (\"path\", \"session_id\") IN (")
+                        + SqlText.rows(gone.size(), 2) + ")", (s, from) -> {
+                            int i = from;
+                            for (String[] g : gone) {
+                                s.setString(i++, g[0]);
+                                s.setString(i++, g[1]);
+                            }
+                            return i;
+                        });
+            }
+            if (!waitersGone.isEmpty()) {
+                List<Long> gone = List.copyOf(waitersGone);
+                tx.defer(SqlText.quoted(kind, "DELETE FROM \"lk_lock_waiter\" WHERE \"id\" IN ") + SqlText.list(gone.size()), (s, from) -> {
+                    int i = from;
+                    for (long id : gone) {
+                        s.setLong(i++, id);
                     }
+                    return i;
+                });
+            }
+            if (!holdersAdded.isEmpty()) {
+                List<Object[]> added = List.copyOf(holdersAdded);
+                long now = tx.now();
+                tx.defer(SqlText.quoted(kind, "INSERT INTO \"lk_lock_holder\" (\"path\", \"session_id\", \"mode\", \"generation\", \"lock_delay_ms\","
+                        + " \"acquired_ms\") VALUES ") + SqlText.rows(added.size(), 6), (s, from) -> {
+                            int i = from;
+                            for (Object[] row : added) {
+                                Holder h = (Holder) row[1];
+                                s.setString(i++, (String) row[0]);
+                                s.setString(i++, h.session());
+                                s.setString(i++, h.mode().name());
+                                s.setLong(i++, h.generation());
+                                s.setLong(i++, h.lockDelayMs());
+                                s.setLong(i++, now);
+                            }
+                            return i;
+                        });
+            }
+            if (!waitersAdded.isEmpty()) {
+                List<Object[]> added = List.copyOf(waitersAdded);
+                long now = tx.now();
+                tx.defer(SqlText.quoted(kind, "INSERT INTO \"lk_lock_waiter\" (\"id\", \"path\", \"session_id\", \"mode\", \"enqueued_ms\","
+                        + " \"deadline_ms\", \"lock_delay_ms\", \"content_on_grant\") VALUES ") + SqlText.rows(added.size(), 8), (s, from) -> {
+                            int i = from;
+                            for (Object[] row : added) {
+                                Waiter w = (Waiter) row[1];
+                                s.setLong(i++, w.id());
+                                s.setString(i++, (String) row[0]);
+                                s.setString(i++, w.session());
+                                s.setString(i++, w.mode().name());
+                                s.setLong(i++, now);
+                                s.setLong(i++, w.deadline());
+                                s.setLong(i++, w.lockDelayMs());
+                                s.setBytes(i++, w.content());
+                            }
+                            return i;
+                        });
+            }
+            List<PathState> bumped = new ArrayList<>();
+            for (PathState p : paths.values()) {
+                if (p.lockGeneration != p.readLockGeneration) {
+                    bumped.add(p);
                 }
-                if (!waitersGone.isEmpty()) {
-                    try (PreparedStatement s = c.prepareStatement(SqlText.quoted(kind, "DELETE FROM \"lk_lock_waiter\" WHERE \"id\" IN ")
-                            + SqlText.list(waitersGone.size()))) {
-                        int i = 1;
-                        for (long id : waitersGone) {
-                            s.setLong(i++, id);
-                        }
-                        s.executeUpdate();
-                    }
+            }
+            if (!bumped.isEmpty()) {
+                StringBuilder sql = new StringBuilder("UPDATE \"lk_node\" SET \"lock_gen\" = CASE \"path\"");
+                for (int k = 0; k < bumped.size(); k++) {
+                    sql.append(" WHEN ? THEN ?");
                 }
-                if (!holdersAdded.isEmpty()) {
-                    try (PreparedStatement s = c.prepareStatement(SqlText.quoted(kind, "INSERT INTO \"lk_lock_holder\" (\"path\", \"session_id\", \"mode\","
-                            + " \"generation\", \"lock_delay_ms\", \"acquired_ms\") VALUES ") + SqlText.rows(holdersAdded.size(), 6))) {
-                        int i = 1;
-                        for (Object[] added : holdersAdded) {
-                            Holder h = (Holder) added[1];
-                            s.setString(i++, (String) added[0]);
-                            s.setString(i++, h.session());
-                            s.setString(i++, h.mode().name());
-                            s.setLong(i++, h.generation());
-                            s.setLong(i++, h.lockDelayMs());
-                            s.setLong(i++, tx.now());
-                        }
-                        s.executeUpdate();
+                sql.append(" END WHERE \"path\" IN ").append(SqlText.list(bumped.size()));
+                List<String> bumpedPaths = bumped.stream().map(p -> p.path).toList();
+                List<Long> generations = bumped.stream().map(p -> p.lockGeneration).toList();
+                tx.defer(SqlText.quoted(kind, sql.toString()), (s, from) -> {
+                    int i = from;
+                    for (int k = 0; k < bumpedPaths.size(); k++) {
+                        s.setString(i++, bumpedPaths.get(k));
+                        s.setLong(i++, generations.get(k));
                     }
-                }
-                if (!waitersAdded.isEmpty()) {
-                    try (PreparedStatement s = c.prepareStatement(SqlText.quoted(kind, "INSERT INTO \"lk_lock_waiter\" (\"id\", \"path\", \"session_id\","
-                            + " \"mode\", \"enqueued_ms\", \"deadline_ms\", \"lock_delay_ms\", \"content_on_grant\") VALUES ")
-                            + SqlText.rows(waitersAdded.size(), 8))) {
-                        int i = 1;
-                        for (Object[] added : waitersAdded) {
-                            Waiter w = (Waiter) added[1];
-                            s.setLong(i++, w.id());
-                            s.setString(i++, (String) added[0]);
-                            s.setString(i++, w.session());
-                            s.setString(i++, w.mode().name());
-                            s.setLong(i++, tx.now());
-                            s.setLong(i++, w.deadline());
-                            s.setLong(i++, w.lockDelayMs());
-                            s.setBytes(i++, w.content());
-                        }
-                        s.executeUpdate();
+                    for (String p : bumpedPaths) {
+                        s.setString(i++, p);
                     }
-                }
-                List<PathState> bumped = new ArrayList<>();
-                for (PathState p : paths.values()) {
-                    if (p.lockGeneration != p.readLockGeneration) {
-                        bumped.add(p);
-                    }
-                }
-                if (!bumped.isEmpty()) {
-                    StringBuilder sql = new StringBuilder("UPDATE \"lk_node\" SET \"lock_gen\" = CASE \"path\"");
-                    for (int k = 0; k < bumped.size(); k++) {
-                        sql.append(" WHEN ? THEN ?");
-                    }
-                    sql.append(" END WHERE \"path\" IN ").append(SqlText.list(bumped.size()));
-                    try (PreparedStatement s = c.prepareStatement(SqlText.quoted(kind, sql.toString()))) {
-                        int i = 1;
-                        for (PathState p : bumped) {
-                            s.setString(i++, p.path);
-                            s.setLong(i++, p.lockGeneration);
-                        }
-                        for (PathState p : bumped) {
-                            s.setString(i++, p.path);
-                        }
-                        s.executeUpdate();
-                    }
-                }
-            } catch (SQLException e) {
-                throw new org.jooq.exception.DataAccessException("writing the locks of a batch failed: " + e.getMessage(), e);
+                    return i;
+                });
             }
         }
     }

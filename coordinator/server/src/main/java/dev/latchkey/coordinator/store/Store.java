@@ -346,6 +346,7 @@ public final class Store implements AutoCloseable {
                     i = end;
                     continue;
                 }
+                tx.runDeferred(); // (what the commands before it wrote, before it reads)
                 int mark = tx.mark();
                 java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
                 try {

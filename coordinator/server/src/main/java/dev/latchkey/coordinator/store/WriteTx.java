@@ -98,9 +98,61 @@ public final class WriteTx {
         }
     }
 
-    /** Writes the events and the counter: one statement each, whatever the batch's size (one in all on PostgreSQL). */
+    /** Binds a deferred statement's parameters from {@code from}; returns the next free index. */
+    @FunctionalInterface
+    public interface Binder {
+        int bind(PreparedStatement s, int from) throws SQLException;
+    }
+
+    private record Deferred(String sql, Binder binder) {
+    }
+
+    private final List<Deferred> deferred = new ArrayList<>();
+
+    /**
+     * A write that may wait until something needs it: the next read of the batch (before any
+     * operation that is not a command runs) or the commit. On PostgreSQL the deferred writes are
+     * sent together, with the events and the counter at the commit, in one round trip.
+     */
+    public void defer(String sql, Binder binder) {
+        deferred.add(new Deferred(sql, binder));
+    }
+
+    /** Runs the deferred writes now: one round trip on PostgreSQL, one per statement elsewhere. */
+    public void runDeferred() throws SQLException {
+        if (deferred.isEmpty()) {
+            return;
+        }
+        if (kind == DatabaseKind.POSTGRES) {
+            StringBuilder sql = new StringBuilder();
+            for (Deferred d : deferred) {
+                sql.append(sql.isEmpty() ? "" : "; ").append(d.sql());
+            }
+            try (PreparedStatement s = connection.prepareStatement(sql.toString())) {
+                int i = 1;
+                for (Deferred d : deferred) {
+                    i = d.binder().bind(s, i);
+                }
+                s.execute();
+            }
+        } else {
+            for (Deferred d : deferred) {
+                try (PreparedStatement s = connection.prepareStatement(d.sql())) {
+                    d.binder().bind(s, 1);
+                    s.executeUpdate();
+                }
+            }
+        }
+        deferred.clear();
+    }
+
+    /**
+     * Writes what was deferred, then the events and the counter: one statement each, whatever the
+     * batch's size, and on PostgreSQL all in one round trip.
+     */
     void flush() throws SQLException {
         if (events.isEmpty()) {
+            runDeferred();
             return;
         }
         long revision = base + events.size();
@@ -109,14 +161,17 @@ public final class WriteTx {
         if (kind == DatabaseKind.POSTGRES) {
             // the events, the counter and the wake-up in one round trip; NOTIFY is delivered at commit
             // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
-            try (PreparedStatement s = connection.prepareStatement("WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + insert
-                    + ") UPDATE \"lk_cell\" SET \"value\" = ? FROM n WHERE \"name\" = 'revision'")) {
-                s.setString(1, Long.toString(revision));
-                int i = bindEvents(s, 2);
+            String last = "WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + insert
+                    + ") UPDATE \"lk_cell\" SET \"value\" = ? FROM n WHERE \"name\" = 'revision'";
+            defer(last, (s, from) -> {
+                s.setString(from, Long.toString(revision));
+                int i = bindEvents(s, from + 1);
                 s.setLong(i, revision);
-                s.executeUpdate();
-            }
+                return i + 1;
+            });
+            runDeferred();
         } else {
+            runDeferred();
             try (PreparedStatement s = connection.prepareStatement(insert)) {
                 bindEvents(s, 1);
                 s.executeUpdate();
