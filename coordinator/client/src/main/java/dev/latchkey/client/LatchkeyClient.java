@@ -167,6 +167,22 @@ public final class LatchkeyClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a streaming GET on the current coordinator (an event stream), moving on to the next one
+     * when it cannot be reached. The caller reads and closes the body.
+     */
+    java.net.http.HttpResponse<java.util.stream.Stream<String>> openStream(String path) throws InterruptedException {
+        int index = Math.floorMod(current.get(), servers.size());
+        URI base = servers.get(index);
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Accept", "text/event-stream").GET().build(),
+                    HttpResponse.BodyHandlers.ofLines());
+        } catch (IOException e) {
+            current.compareAndSet(index, index + 1);
+            throw new LatchkeyException("coordinator " + base + " unreachable: " + e, e);
+        }
+    }
+
     /** Like {@link #send}, but with this total timeout per coordinator tried (keep-alives must not hang for long). */
     Response sendWithin(String method, String path, byte[] body, Duration timeout) {
         return send(method, path, body, Map.of(), timeout.negated());

@@ -315,7 +315,7 @@ public final class HttpApi implements AutoCloseable {
                 switch (batch) {
                     case Watches.Batch.Events e -> {
                         for (Event ev : e.events()) {
-                            client.sendEvent(kindName(ev.kind()), toJson(eventJson(ev)), Long.toString(ev.rev()));
+                            client.sendEvent(kindName(ev.kind()), eventText(ev), Long.toString(ev.rev()));
                             lastSent = System.nanoTime();
                             lastId = ev.rev();
                         }
@@ -495,6 +495,24 @@ public final class HttpApi implements AutoCloseable {
         out.put("ttlMs", info.ttlMs());
         out.put("remainingMs", info.remainingMs());
         return out;
+    }
+
+    /*
+     * The JSON of recent events, by revision modulo its size: hundreds of streams watching one file
+     * send each event's text, which is made once, not once per stream.
+     */
+    private static final int EVENT_TEXTS = 4096;
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Object[]> eventTexts = new java.util.concurrent.atomic.AtomicReferenceArray<>(EVENT_TEXTS);
+
+    private String eventText(Event e) {
+        int slot = (int) Math.floorMod(e.rev(), (long) EVENT_TEXTS);
+        Object[] cached = eventTexts.get(slot);
+        if (cached != null && (Long) cached[0] == e.rev()) {
+            return (String) cached[1];
+        }
+        String text = toJson(eventJson(e));
+        eventTexts.set(slot, new Object[] {e.rev(), text});
+        return text;
     }
 
     static Map<String, Object> eventJson(Event e) {
