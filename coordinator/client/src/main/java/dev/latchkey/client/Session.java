@@ -36,7 +36,12 @@ public final class Session implements AutoCloseable {
             }
         }
 
-        /** TTL 12 s, grace 45 s, cache on, lease margin 5 % of the TTL (at least 50 ms). */
+        /** As before the session channel existed: it is on. */
+        public Options(Duration ttl, String owner, Duration grace, boolean cache, Duration leaseMargin) {
+            this(ttl, owner, grace, cache, leaseMargin, true);
+        }
+
+        /** TTL 12 s, grace 45 s, cache on, lease margin 5 % of the TTL (at least 50 ms), session channel on. */
         public static Options defaults() {
             return new Options(Duration.ofSeconds(12), "java-client", Duration.ofSeconds(45), true, null, true);
         }

@@ -80,10 +80,7 @@ class SessionChannelTest {
                 Session holder = client.openSession(Session.Options.defaults().cache(false));
                 Session waiter = client.openSession(Session.Options.defaults().cache(false))) {
             Lease held = holder.acquire("/hot", Duration.ZERO);
-            CompletableFuture<Lease> queued = CompletableFuture.supplyAsync(() -> waiter.acquire("/hot", Duration.ofSeconds(20)),
-                    Executors.newVirtualThreadPerTaskExecutor());
-            await().atMost(Duration.ofSeconds(10)).until(() -> h.api.call("GET", "/v1/events?path=/hot&after=0&limit=100&waitMs=0", null)
-                    .body().contains("conflicting-lock-request"));
+            CompletableFuture<Lease> queued = queue(h, waiter, "/hot");
             try (Lease other = waiter.acquire("/elsewhere", Duration.ZERO)) { // answered while the first request still waits
                 assertThat(other.sequencer().path()).isEqualTo("/elsewhere");
             }
@@ -108,10 +105,7 @@ class SessionChannelTest {
                 Session waiter = client.openSession(Session.Options.defaults().cache(false))) {
             long from = client.currentRevision();
             Lease held = holder.acquire("/dropped", Duration.ZERO);
-            CompletableFuture<Lease> queued = CompletableFuture.supplyAsync(() -> waiter.acquire("/dropped", Duration.ofSeconds(20)),
-                    Executors.newVirtualThreadPerTaskExecutor());
-            await().atMost(Duration.ofSeconds(10)).until(() -> h.api.call("GET", "/v1/events?path=/dropped&after=0&limit=100&waitMs=0", null)
-                    .body().contains("conflicting-lock-request"));
+            CompletableFuture<Lease> queued = queue(h, waiter, "/dropped");
             waiter.dropChannel();
             // the repeat over HTTP queues as a second request of the same session
             await().atMost(Duration.ofSeconds(10)).until(() -> count(h, "/dropped", from, "conflicting-lock-request") == 2);
@@ -165,6 +159,15 @@ class SessionChannelTest {
             socket.sendText("[1, 2, 3]", true).get(5, TimeUnit.SECONDS);
             assertThat(badFrame.get(5, TimeUnit.SECONDS)).isEqualTo(4400);
         }
+    }
+
+    /** Starts {@code waiter}'s acquire of {@code path}, which another session holds, and returns once it is queued. */
+    private static CompletableFuture<Lease> queue(Harness h, Session waiter, String path) {
+        CompletableFuture<Lease> queued = CompletableFuture.supplyAsync(() -> waiter.acquire(path, Duration.ofSeconds(20)),
+                Executors.newVirtualThreadPerTaskExecutor());
+        await().atMost(Duration.ofSeconds(10)).until(() -> h.api.call("GET", "/v1/events?path=" + path + "&after=0&limit=100&waitMs=0", null)
+                .body().contains("conflicting-lock-request"));
+        return queued;
     }
 
     private static WebSocket.Listener closer(CompletableFuture<Integer> closed) {
