@@ -30,12 +30,12 @@ import org.apache.curator.test.TestingServer;
 
 /**
  * Lock acquire + release, side by side in one run on this machine: the Latchkey coordinator (Java
- * client over HTTP, store on PostgreSQL), Curator's InterProcessMutex on an embedded ZooKeeper,
+ * client over its session channel, store on PostgreSQL), Curator's InterProcessMutex on an embedded ZooKeeper,
  * ShedLock's JDBC provider on the same PostgreSQL, the least any HTTP lock service with a durable write
  * per operation can do ({@link #httpFloor}), and raw pg_advisory_lock/unlock (the floor of all).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
  *
- * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] -cp bench/target/latchkey-bench.jar
+ * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] [-Dwarmup=seconds] -cp bench/target/latchkey-bench.jar
  *     dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
@@ -103,7 +103,16 @@ public final class LockShootout {
             try {
                 for (Contender c : contenders) {
                     // an unreported warm-up, so that no contender's first cell measures its JIT compiling
-                    measure(c, "distinct", 8, perCell);
+                    // (-Dwarmup=S: that many seconds of it, in 8-client cells on distinct and hot locks;
+                    // by default one cell, which is short for the contender with the most code to compile)
+                    long warmUpSeconds = Long.getLong("warmup", 0);
+                    if (warmUpSeconds <= 0) {
+                        measure(c, "distinct", 8, perCell);
+                    } else {
+                        Duration half = Duration.ofSeconds(Math.max(1, warmUpSeconds / 2));
+                        measure(c, "distinct", 8, half);
+                        measure(c, "hot", 8, half);
+                    }
                     for (String mode : System.getProperty("locks", "distinct,hot").split(",")) {
                         for (int clients : clientCounts) {
                             cells.add(measure(c, mode, clients, perCell));
