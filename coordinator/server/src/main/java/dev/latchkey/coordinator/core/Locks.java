@@ -4,12 +4,10 @@ import static dev.latchkey.coordinator.store.Schema.*;
 
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.store.Store;
-import dev.latchkey.coordinator.store.WriteTx;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
-import org.jooq.Record;
 import org.jooq.impl.DSL;
 
 /**

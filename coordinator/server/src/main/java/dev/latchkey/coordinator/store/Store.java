@@ -177,7 +177,7 @@ public final class Store implements AutoCloseable {
      * serialization failures retry the whole batch; listeners hear of the events after commit.
      */
     public <T> T write(String operation, Function<WriteTx, T> work) {
-        return submit(new PendingWrite<>(operation, true, work, null, null, new java.util.concurrent.CompletableFuture<>()));
+        return submit(new PendingWrite<>(operation, work, null, null, new java.util.concurrent.CompletableFuture<>()));
     }
 
     /**
@@ -199,17 +199,8 @@ public final class Store implements AutoCloseable {
     /** Runs a command with the others of its kind in the next batch; returns its result once committed. */
     @SuppressWarnings("unchecked")
     public <C, T> T command(CommandKind<C> kind, C command) {
-        return (T) submit(new PendingWrite<>(kind.getClass().getSimpleName(), false, null, (CommandKind<Object>) kind, command,
+        return (T) submit(new PendingWrite<>(kind.getClass().getSimpleName(), null, (CommandKind<Object>) kind, command,
                 new java.util.concurrent.CompletableFuture<>()));
-    }
-
-    /**
-     * Like {@link #write}, for an operation that is rarely refused (a lock acquire or release): it
-     * runs without a savepoint of its own, saving a round trip. When it is refused anyway, its
-     * batch is rolled back and applied again without it, so it still changes nothing.
-     */
-    public <T> T writeRarelyRefused(String operation, Function<WriteTx, T> work) {
-        return submit(new PendingWrite<>(operation, false, work, null, null, new java.util.concurrent.CompletableFuture<>()));
     }
 
     private <T> T submit(PendingWrite<T> pending) {
@@ -233,7 +224,7 @@ public final class Store implements AutoCloseable {
         return writes.size();
     }
 
-    private record PendingWrite<T>(String operation, boolean savepoint, Function<WriteTx, T> work, CommandKind<Object> kind, Object command,
+    private record PendingWrite<T>(String operation, Function<WriteTx, T> work, CommandKind<Object> kind, Object command,
             java.util.concurrent.CompletableFuture<T> result) {
     }
 
@@ -268,14 +259,10 @@ public final class Store implements AutoCloseable {
 
     private void runBatch(List<PendingWrite<?>> batch) throws InterruptedException {
         RetryPolicy policy = RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100));
-        for (int attempt = 1; !batch.isEmpty(); ) {
+        for (int attempt = 1; ; ) {
             try {
                 applyBatch(batch);
                 return;
-            } catch (RefusedWithoutSavepoint refused) {
-                // the transaction is rolled back: the refused operation fails, the others run again without it
-                batch = new java.util.ArrayList<>(batch);
-                batch.remove(refused.index).result().completeExceptionally(refused.failure);
             } catch (SQLException | RuntimeException e) {
                 boolean contention = FailureClassifier.classify(e).isPresent();
                 if (!contention || attempt >= policy.maxAttempts()) {
@@ -286,18 +273,6 @@ public final class Store implements AutoCloseable {
                 Thread.sleep(policy.backoff(attempt));
                 attempt++;
             }
-        }
-    }
-
-    /** An operation without a savepoint of its own was refused in a batch with others. */
-    private static final class RefusedWithoutSavepoint extends RuntimeException {
-        final int index;
-        final RuntimeException failure;
-
-        RefusedWithoutSavepoint(int index, RuntimeException failure) {
-            super(null, null, false, false);
-            this.index = index;
-            this.failure = failure;
         }
     }
 
@@ -348,16 +323,13 @@ public final class Store implements AutoCloseable {
                 }
                 tx.runDeferred(); // (what the commands before it wrote, before it reads)
                 int mark = tx.mark();
-                java.sql.Savepoint savepoint = single || !pending.savepoint() ? null : c.setSavepoint();
+                java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
                 try {
                     results[i] = pending.work().apply(tx);
                     // (not released: a round trip saved; every savepoint ends with the transaction)
                 } catch (RuntimeException e) {
                     if (FailureClassifier.classify(e).isPresent()) {
                         throw e; // contention: the whole batch is tried again
-                    }
-                    if (!single && savepoint == null) {
-                        throw new RefusedWithoutSavepoint(i, failureOf(e));
                     }
                     failures[i] = e;
                     tx.truncate(mark);
