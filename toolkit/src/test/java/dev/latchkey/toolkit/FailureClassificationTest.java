@@ -163,6 +163,30 @@ class FailureClassificationTest {
     }
 
     @Test
+    void aDatabaseCodeAnywhereInTheChainWinsOverAWrappersClassName() {
+        // Hibernate and Spring report PostgreSQL's 40001 as an optimistic-lock failure (spring-framework#31274)
+        class OptimisticLockException extends RuntimeException {
+            OptimisticLockException(Throwable cause) {
+                super(cause);
+            }
+        }
+        class ObjectOptimisticLockingFailureException extends RuntimeException {
+            ObjectOptimisticLockingFailureException(Throwable cause) {
+                super(cause);
+            }
+        }
+        SQLException serialization = new SQLException("could not serialize access", "40001");
+        SQLException deadlock = new SQLException("deadlock detected", "40P01");
+        assertThat(FailureClassifier.classify(new ObjectOptimisticLockingFailureException(new OptimisticLockException(serialization))))
+                .contains(Contention.SERIALIZATION_FAILURE);
+        assertThat(FailureClassifier.classify(new OptimisticLockException(new RuntimeException("commit failed", deadlock))))
+                .contains(Contention.DEADLOCK);
+        // a wrapper with no database code under it is still a conflict
+        assertThat(FailureClassifier.classify(new ObjectOptimisticLockingFailureException(new OptimisticLockException(null))))
+                .contains(Contention.CONFLICT);
+    }
+
+    @Test
     void aCauseCycleDoesNotLoopForever() {
         RuntimeException a = new RuntimeException("a");
         RuntimeException b = new RuntimeException("b", a);

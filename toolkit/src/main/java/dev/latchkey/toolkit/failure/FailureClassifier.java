@@ -3,7 +3,10 @@ package dev.latchkey.toolkit.failure;
 import static dev.latchkey.toolkit.failure.ErrorCodes.*;
 
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -11,7 +14,10 @@ import java.util.Set;
 /**
  * Classifies a failure as one of the {@link Contention} kinds, or as none (then it is trouble,
  * not contention). It walks the whole cause chain (and each SQLException's next-exception chain),
- * and for each SQLException tries the vendor code first, then the SQLSTATE.
+ * and for each SQLException tries the vendor code first, then the SQLSTATE. A code found anywhere
+ * in the chain wins over the class names of wrappers ({@code OptimisticLockException},
+ * {@code ObjectOptimisticLockingFailureException}, ...), which are only a last resort: Hibernate and
+ * Spring report a PostgreSQL serialization failure as an optimistic-lock failure, and it is not one.
  *
  * <p>Vendor code first matters: MySQL Connector/J gives MariaDB's lock-wait timeout (1205) the
  * SQLSTATE 40001, which read alone would claim the whole transaction was rolled back.
@@ -45,36 +51,51 @@ public final class FailureClassifier {
     }
 
     public static Optional<Contention> classify(Throwable failure, Hint hint) {
-        Set<Throwable> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
-            Optional<Contention> found = classifyOne(t, hint, seen);
-            if (found.isPresent()) {
-                return found;
+        List<Throwable> chain = chain(failure);
+        // What the database said wins over what a wrapper is called: Spring and Hibernate wrap a
+        // PostgreSQL serialization failure or deadlock in an "optimistic locking" exception.
+        for (Throwable t : chain) {
+            if (t instanceof ContentionException c) {
+                return Optional.of(c.contention());
+            }
+            if (t instanceof SQLException sql) {
+                Optional<Contention> found = bySqlException(sql, hint, chain);
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        for (Throwable t : chain) {
+            if (CONFLICT_CLASS_NAMES.contains(t.getClass().getSimpleName())) {
+                return Optional.of(Contention.CONFLICT);
             }
         }
         return Optional.empty();
     }
 
-    private static Optional<Contention> classifyOne(Throwable t, Hint hint, Set<Throwable> seen) {
-        if (t instanceof ContentionException c) {
-            return Optional.of(c.contention());
+    /** The failure and its causes, each once (a cause chain can loop). */
+    private static List<Throwable> chain(Throwable failure) {
+        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Throwable> chain = new ArrayList<>();
+        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
+            chain.add(t);
         }
-        if (CONFLICT_CLASS_NAMES.contains(t.getClass().getSimpleName())) {
-            return Optional.of(Contention.CONFLICT);
-        }
-        if (t instanceof SQLException sql) {
-            for (SQLException e = sql; e != null; e = e.getNextException()) {
-                if (e != sql && !seen.add(e)) {
-                    break;
-                }
-                Optional<Contention> byVendor = byVendorCode(e, hint);
-                if (byVendor.isPresent()) {
-                    return byVendor;
-                }
-                Optional<Contention> byState = bySqlState(e, hint);
-                if (byState.isPresent()) {
-                    return byState;
-                }
+        return chain;
+    }
+
+    private static Optional<Contention> bySqlException(SQLException sql, Hint hint, List<Throwable> chain) {
+        Set<SQLException> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (SQLException e = sql; e != null && seen.add(e); e = e.getNextException()) {
+            if (e != sql && chain.contains(e)) {
+                break;
+            }
+            Optional<Contention> byVendor = byVendorCode(e, hint);
+            if (byVendor.isPresent()) {
+                return byVendor;
+            }
+            Optional<Contention> byState = bySqlState(e, hint);
+            if (byState.isPresent()) {
+                return byState;
             }
         }
         return Optional.empty();

@@ -1,16 +1,12 @@
 package dev.latchkey.toolkit.retry;
 
-import dev.latchkey.toolkit.failure.Contention;
-import dev.latchkey.toolkit.failure.FailureClassifier;
 import dev.latchkey.toolkit.metrics.ToolkitMetrics;
 import java.io.PrintWriter;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
-import java.util.ArrayList;
 import java.util.IdentityHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -20,11 +16,11 @@ import javax.sql.DataSource;
 /**
  * Runs units of work in transactions and retries the ones that meet contention.
  *
- * <p>How {@link #execute} runs a unit of work:
+ * <p>How {@link #execute} runs a unit of work (the retrying is {@link RetryLoop}'s):
  * <ol>
  *   <li>each attempt takes a connection, turns auto-commit off and runs the work in a fresh transaction;</li>
  *   <li>the work returns: commit (a failing commit counts as a failure of the attempt);</li>
- *   <li>the work throws: roll back, and classify the failure ({@link FailureClassifier});</li>
+ *   <li>the work throws: roll back, and classify the failure ({@link dev.latchkey.toolkit.failure.FailureClassifier});</li>
  *   <li>contention the policy retries, with attempts left: pause (jittered exponential backoff) and
  *       go to 1;</li>
  *   <li>otherwise throw the last failure, with the earlier ones attached as suppressed.</li>
@@ -51,12 +47,12 @@ public final class Transactor {
     private final RetryPolicy policy;
     private final ToolkitMetrics metrics;
     private final Sleeper sleeper;
+    private final RetryLoop loop;
     private final DataSource bound;
 
     /** How the transactor pauses; tests replace it. */
     @FunctionalInterface
-    public interface Sleeper {
-        void sleep(java.time.Duration duration) throws InterruptedException;
+    public interface Sleeper extends RetryLoop.Sleeper {
     }
 
     public Transactor(DataSource dataSource, RetryPolicy policy, ToolkitMetrics metrics) {
@@ -68,6 +64,7 @@ public final class Transactor {
         this.policy = Objects.requireNonNull(policy, "policy");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+        this.loop = new RetryLoop(policy, metrics, sleeper);
         this.bound = new BoundDataSource(dataSource);
     }
 
@@ -96,30 +93,7 @@ public final class Transactor {
         if (outer != null) {
             return runJoined(outer, work);
         }
-        List<Throwable> failures = new ArrayList<>();
-        for (int attempt = 1; ; attempt++) {
-            metrics.attempt(operation);
-            Throwable failure;
-            try {
-                return attempt(work);
-            } catch (Throwable t) {
-                failure = t;
-            }
-            Optional<Contention> contention = FailureClassifier.classify(failure);
-            contention.ifPresent(c -> metrics.contention(operation, c));
-            boolean retry = contention.map(policy::retries).orElse(false) && attempt < policy.maxAttempts();
-            if (!retry) {
-                throw finalFailure(operation, failure, failures, attempt);
-            }
-            failures.add(failure);
-            metrics.retry(operation, contention.get());
-            try {
-                sleeper.sleep(policy.backoff(attempt));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw finalFailure(operation, failure, failures.subList(0, failures.size() - 1), attempt);
-            }
-        }
+        return loop.run(operation, n -> attempt(work));
     }
 
     /** A data source that hands out the current attempt's connection inside {@link #execute}, a fresh one outside. */
@@ -175,23 +149,6 @@ public final class Transactor {
         } catch (Exception e) {
             throw new TransactionException("unit of work failed: " + e.getMessage(), e);
         }
-    }
-
-    private static RuntimeException finalFailure(String operation, Throwable last, List<Throwable> earlier, int attempts) {
-        for (Throwable t : earlier) {
-            if (t != last) {
-                last.addSuppressed(t);
-            }
-        }
-        if (last instanceof RuntimeException r) {
-            return r;
-        }
-        if (last instanceof Error e) {
-            throw e;
-        }
-        TransactionException wrapped = new TransactionException(
-                operation + " failed after " + attempts + " attempt(s): " + last.getMessage(), last);
-        return wrapped;
     }
 
     /** Hands out the current transaction's connection, wrapped so that closing it does not end the transaction. */
