@@ -21,7 +21,7 @@ public sealed interface LockOutcome {
     default Locked orThrow() {
         return switch (this) {
             case Locked l -> l;
-            case Failed f -> throw new ContentionException(f.contention(), f.describe(), f.cause());
+            case Failed f -> throw f.toException();
         };
     }
 
@@ -48,7 +48,12 @@ public sealed interface LockOutcome {
             return contention.abortsTransaction();
         }
 
-        String describe() {
+        /** The exception {@link #orThrow()} throws for this outcome: a transactor retries it. */
+        public ContentionException toException() {
+            return new ContentionException(contention, describe(), cause);
+        }
+
+        private String describe() {
             return switch (contention) {
                 case LOCK_NOT_AVAILABLE -> "the row is locked by another transaction (NOWAIT)";
                 case LOCK_TIMEOUT -> "gave up waiting for the row lock after " + waited.toMillis() + " ms";
