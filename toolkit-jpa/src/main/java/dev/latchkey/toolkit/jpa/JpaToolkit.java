@@ -43,14 +43,6 @@ public final class JpaToolkit {
         this.emf = emf;
         this.sessionFactory = emf.unwrap(SessionFactoryImplementor.class);
         this.jdbc = jdbc;
-        Dialect dialect = sessionFactory.getJdbcServices().getDialect();
-        if (jdbc.database() == DatabaseKind.MARIADB && !(dialect instanceof MariaDBDialect)) {
-            throw new IllegalStateException("the database is MariaDB but Hibernate runs it with " + dialect.getClass().getSimpleName()
-                    + " (MySQL Connector/J reports MariaDB as MySQL, so Hibernate's detection takes it for MySQL "
-                    + dialect.getVersion() + "), which renders locking SQL that MariaDB refuses (FOR UPDATE OF): set "
-                    + "hibernate.dialect=org.hibernate.dialect.MariaDBDialect (Spring Boot: spring.jpa.database-platform), "
-                    + "or use the MariaDB driver");
-        }
     }
 
     /** A toolkit on the factory's own connections, without metrics. */
@@ -97,6 +89,7 @@ public final class JpaToolkit {
 
     /** Row locks on an entity's table, by id. */
     public <T> EntityLocks<T> locks(Class<T> entityType) {
+        requireFittingDialect();
         EntityTable table = EntityTable.of(sessionFactory, entityType);
         return new EntityLocks<>(table, jdbc.rowLocks(table.spec()), jdbc.database());
     }
@@ -108,9 +101,22 @@ public final class JpaToolkit {
      * @param fenceColumn the column that holds the newest accepted token
      */
     public <T> FencedEntities<T> fenced(Class<T> entityType, String fenceColumn) {
+        requireFittingDialect();
         EntityTable table = EntityTable.of(sessionFactory, entityType);
         TableSpec spec = table.spec().fence(fenceColumn);
         return new FencedEntities<>(table, jdbc.fenced(spec), jdbc.database());
+    }
+
+    /** Entity locks reload rows with Hibernate's locking reads, which must be rendered for the database at hand. */
+    private void requireFittingDialect() {
+        Dialect dialect = sessionFactory.getJdbcServices().getDialect();
+        if (jdbc.database() == DatabaseKind.MARIADB && !(dialect instanceof MariaDBDialect)) {
+            throw new IllegalStateException("the database is MariaDB but Hibernate runs it with " + dialect.getClass().getSimpleName()
+                    + " (MySQL Connector/J reports MariaDB as MySQL, so Hibernate's detection takes it for MySQL "
+                    + dialect.getVersion() + "), which renders locking SQL that MariaDB refuses (FOR UPDATE OF): set "
+                    + "hibernate.dialect=org.hibernate.dialect.MariaDBDialect (Spring Boot: spring.jpa.database-platform), "
+                    + "or use the MariaDB driver");
+        }
     }
 
     /** Borrows connections from the factory's connection provider, for catalog look-ups. */
