@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.data.repository.core.RepositoryMethodContext;
 import org.springframework.data.repository.core.support.RepositoryMetadataAccess;
 
@@ -18,11 +19,12 @@ import org.springframework.data.repository.core.support.RepositoryMetadataAccess
  */
 class LockingRepositoryImpl<T, ID> implements LockingRepository<T, ID>, RepositoryMetadataAccess {
 
-    private final JpaToolkit toolkit;
+    private final ObjectProvider<JpaToolkit> toolkit;
     private final EntityManager em;
     private final Map<Class<?>, EntityLocks<?>> locks = new ConcurrentHashMap<>();
 
-    LockingRepositoryImpl(JpaToolkit toolkit, EntityManager em) {
+    /** The toolkit is looked up on first use, so that an application with latchkey.enabled=false still starts. */
+    LockingRepositoryImpl(ObjectProvider<JpaToolkit> toolkit, EntityManager em) {
         this.toolkit = toolkit;
         this.em = em;
     }
@@ -48,6 +50,13 @@ class LockingRepositoryImpl<T, ID> implements LockingRepository<T, ID>, Reposito
     @SuppressWarnings("unchecked")
     private EntityLocks<T> locks() {
         Class<?> type = RepositoryMethodContext.getContext().getMetadata().getDomainType();
-        return (EntityLocks<T>) locks.computeIfAbsent(type, toolkit::locks);
+        return (EntityLocks<T>) locks.computeIfAbsent(type, t -> {
+            JpaToolkit jpa = toolkit.getIfUnique();
+            if (jpa == null) {
+                throw new IllegalStateException("LockingRepository needs Latchkey's JpaToolkit bean, and there is none: "
+                        + "latchkey.enabled is false, or the application has no single EntityManagerFactory");
+            }
+            return jpa.locks(t);
+        });
     }
 }
