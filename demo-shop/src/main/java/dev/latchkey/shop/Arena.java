@@ -16,15 +16,52 @@ import java.util.concurrent.Future;
  */
 public final class Arena {
 
+    /** How the checkout is written: plain JDBC with the toolkit, or JPA entities with the JPA toolkit. */
+    public enum Impl {
+        JDBC,
+        JPA;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static Impl parse(String text) {
+            for (Impl i : values()) {
+                if (i.id().equals(text.trim().toLowerCase(java.util.Locale.ROOT))) {
+                    return i;
+                }
+            }
+            throw new IllegalArgumentException("unknown implementation '" + text + "' (known: jdbc, jpa)");
+        }
+    }
+
     private final Shop shop;
+    private final JpaCheckout jpa;
 
     public Arena(Shop shop) {
+        this(shop, null);
+    }
+
+    /** @param jpa the JPA checkout for rounds with {@link Impl#JPA} (null: JDBC only) */
+    public Arena(Shop shop, JpaCheckout jpa) {
         this.shop = shop;
+        this.jpa = jpa;
     }
 
     /** One arena run's settings. */
-    public record Round(Strategy strategy, int buyers, int stock, Duration payment) {
+    public record Round(Strategy strategy, int buyers, int stock, Duration payment, Impl impl) {
+
+        public Round(Strategy strategy, int buyers, int stock, Duration payment) {
+            this(strategy, buyers, stock, payment, Impl.JDBC);
+        }
+
+        /** "optimistic", or "optimistic (jpa)" for the JPA checkout. */
+        public String label() {
+            return impl == Impl.JDBC ? strategy.id() : strategy.id() + " (" + impl.id() + ")";
+        }
+
         public Round {
+            java.util.Objects.requireNonNull(impl, "impl");
             if (buyers < 1 || buyers > 10_000) {
                 throw new IllegalArgumentException("buyers must be between 1 and 10000, not " + buyers);
             }
@@ -48,8 +85,10 @@ public final class Arena {
      * connections, loading classes and compiling the hot paths.
      */
     public void warmUp(int buyers) throws Exception {
-        for (Strategy s : Strategy.values()) {
-            run(new Round(s, Math.min(buyers, 64), 1, Duration.ZERO), 0);
+        for (Impl impl : jpa == null ? List.of(Impl.JDBC) : List.of(Impl.values())) {
+            for (Strategy s : Strategy.values()) {
+                run(new Round(s, Math.min(buyers, 64), 1, Duration.ZERO, impl), 0);
+            }
         }
     }
 
@@ -59,6 +98,9 @@ public final class Arena {
 
     /** Runs a round; {@code onBuyerDone} is called as each buyer gets an answer (for live progress). */
     public Result run(Round round, long itemId, Runnable onBuyerDone) throws Exception {
+        if (round.impl() == Impl.JPA && jpa == null) {
+            throw new IllegalArgumentException("this arena has no JPA checkout");
+        }
         shop.stockItem(itemId, "Last latch key", 1999, round.stock());
         List<Future<Purchase>> futures = new ArrayList<>(round.buyers());
         CountDownLatch start = new CountDownLatch(1);
@@ -72,7 +114,8 @@ public final class Arena {
                 futures.add(buyers.submit(() -> {
                     start.await();
                     try {
-                        return shop.checkout(itemId, buyer, round.payment(), round.strategy());
+                        return round.impl() == Impl.JPA ? jpa.checkout(itemId, buyer, round.payment(), round.strategy())
+                                : shop.checkout(itemId, buyer, round.payment(), round.strategy());
                     } finally {
                         onBuyerDone.run();
                     }

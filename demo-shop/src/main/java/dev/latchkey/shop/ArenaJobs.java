@@ -78,6 +78,7 @@ final class ArenaJobs {
     static Map<String, Object> resultJson(Arena.Result r) {
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("strategy", r.round().strategy().id());
+        out.put("impl", r.round().impl().id());
         out.put("buyers", r.round().buyers());
         out.put("stock", r.round().stock());
         out.put("paymentMs", r.round().payment().toMillis());
@@ -95,10 +96,11 @@ final class ArenaJobs {
     }
 
     static String csv(Job job) {
-        StringBuilder sb = new StringBuilder("strategy,buyers,stock,paymentMs,purchased,oversold,soldOut,busy,retries,errors,"
+        StringBuilder sb = new StringBuilder("strategy,impl,buyers,stock,paymentMs,purchased,oversold,soldOut,busy,retries,errors,"
                 + "requestsPerSecond,p50Ms,p95Ms,p99Ms\n");
         for (Arena.Result r : job.results) {
-            sb.append(String.format(Locale.ROOT, "%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f,%.2f,%.2f,%.2f%n", r.round().strategy().id(),
+            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f,%.2f,%.2f,%.2f%n", r.round().strategy().id(),
+                    r.round().impl().id(),
                     r.round().buyers(), r.round().stock(), r.round().payment().toMillis(), r.purchased(), r.oversold(), r.soldOut(),
                     r.busy(), r.retries(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p95Millis(), r.p99Millis()));
         }
@@ -110,10 +112,17 @@ final class ArenaJobs {
     }
 
     static List<Arena.Round> rounds(List<Strategy> strategies, int buyers, int stock, List<Long> paymentMillis) {
+        return rounds(strategies, List.of(Arena.Impl.JDBC), buyers, stock, paymentMillis);
+    }
+
+    /** Every strategy under every implementation, implementations side by side, for each payment time. */
+    static List<Arena.Round> rounds(List<Strategy> strategies, List<Arena.Impl> impls, int buyers, int stock, List<Long> paymentMillis) {
         List<Arena.Round> rounds = new ArrayList<>();
         for (long p : paymentMillis) {
             for (Strategy s : strategies) {
-                rounds.add(new Arena.Round(s, buyers, stock, java.time.Duration.ofMillis(p)));
+                for (Arena.Impl impl : impls) {
+                    rounds.add(new Arena.Round(s, buyers, stock, java.time.Duration.ofMillis(p), impl));
+                }
             }
         }
         return rounds;

@@ -28,7 +28,7 @@ final class Charts {
             Arena.Result r = results.get(i);
             int y = 40 + i * rowHeight;
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s, %d ms</text>", labelWidth - 8, y + 16,
-                    Html.escape(r.round().strategy().id()), r.round().payment().toMillis()));
+                    Html.escape(r.round().label()), r.round().payment().toMillis()));
             double w = r.requestsPerSecond() / Math.max(1e-9, maxRps) * (panelWidth - 70);
             svg.append(String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"#2b6cb0\"/>", labelWidth, y + 3, w));
             svg.append(text(labelWidth + w + 4, y + 17, String.format(Locale.ROOT, "%.0f", r.requestsPerSecond()), "normal"));

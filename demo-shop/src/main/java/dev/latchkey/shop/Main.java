@@ -148,6 +148,10 @@ public final class Main implements Callable<Integer> {
                 description = "how long a pessimistic buyer waits for the lock (default: ${DEFAULT-VALUE})")
         long lockWaitMillis;
 
+        @Option(names = "--impl", split = ",", defaultValue = "jdbc",
+                description = "checkout implementations to race side by side: jdbc, jpa (default: ${DEFAULT-VALUE})")
+        List<String> impls;
+
         @Option(names = "--json", description = "print the results as JSON lines instead of a table")
         boolean json;
 
@@ -171,21 +175,25 @@ public final class Main implements Callable<Integer> {
                     }
                 }
             }
-            List<Arena.Round> rounds = new ArrayList<>();
-            for (long p : paymentMillis) {
-                for (Strategy s : chosen) {
-                    try {
-                        rounds.add(new Arena.Round(s, buyers, stock, Duration.ofMillis(p)));
-                    } catch (IllegalArgumentException e) {
-                        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            List<Arena.Impl> chosenImpls = new ArrayList<>();
+            List<Arena.Round> rounds;
+            try {
+                for (String i : impls) {
+                    if (!chosenImpls.contains(Arena.Impl.parse(i))) {
+                        chosenImpls.add(Arena.Impl.parse(i));
                     }
                 }
+                rounds = ArenaJobs.rounds(chosen, chosenImpls, buyers, stock, paymentMillis);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
             PrintWriter out = spec.commandLine().getOut();
             try (HikariDataSource ds = database.open(Math.min(buyers, 60) + 4);
                     EmbeddedCoordinator coordinator = chosen.contains(Strategy.COORDINATOR_LOCK)
                             ? new EmbeddedCoordinator(database.url, database.user, database.password) : null) {
-                Arena arena = new Arena(new Shop(ds, Duration.ofMillis(lockWaitMillis), coordinator == null ? null : coordinator.session));
+                Shop shop = new Shop(ds, Duration.ofMillis(lockWaitMillis), coordinator == null ? null : coordinator.session);
+                JpaCheckout jpa = chosenImpls.contains(Arena.Impl.JPA) ? new JpaCheckout(shop, Duration.ofMillis(lockWaitMillis)) : null;
+                Arena arena = new Arena(shop, jpa);
                 arena.warmUp(buyers);
                 if (!json) {
                     out.printf("%d buyers, stock %d, on %s%n%n", buyers, stock, ds.getJdbcUrl());
@@ -201,6 +209,9 @@ public final class Main implements Callable<Integer> {
                 }
                 if (svg != null) {
                     java.nio.file.Files.writeString(svg, Charts.arena(results));
+                }
+                if (jpa != null) {
+                    jpa.close();
                 }
                 if (oversold) {
                     spec.commandLine().getErr().println("error: a strategy oversold: this is a bug");
@@ -238,20 +249,20 @@ public final class Main implements Callable<Integer> {
 
     /** Formats results. */
     static final class Report {
-        static final String HEADER = String.format(Locale.ROOT, "%-20s %8s %9s %9s %8s %5s %8s %8s %9s %9s %9s",
+        static final String HEADER = String.format(Locale.ROOT, "%-26s %8s %9s %9s %8s %5s %8s %8s %9s %9s %9s",
                 "strategy", "pay ms", "purchased", "oversold", "sold out", "busy", "retries", "req/s", "p50 ms", "p95 ms", "p99 ms");
 
         static String row(Arena.Result r) {
-            return String.format(Locale.ROOT, "%-20s %8d %9d %9d %8d %5d %8d %8.0f %9.1f %9.1f %9.1f",
-                    r.round().strategy().id(), r.round().payment().toMillis(), r.purchased(), r.oversold(), r.soldOut(), r.busy(),
+            return String.format(Locale.ROOT, "%-26s %8d %9d %9d %8d %5d %8d %8.0f %9.1f %9.1f %9.1f",
+                    r.round().label(), r.round().payment().toMillis(), r.purchased(), r.oversold(), r.soldOut(), r.busy(),
                     r.retries(), r.requestsPerSecond(), r.p50Millis(), r.p95Millis(), r.p99Millis());
         }
 
         static String json(Arena.Result r) {
-            return String.format(Locale.ROOT, "{\"strategy\":\"%s\",\"buyers\":%d,\"stock\":%d,\"paymentMs\":%d,\"purchased\":%d,"
+            return String.format(Locale.ROOT, "{\"strategy\":\"%s\",\"impl\":\"%s\",\"buyers\":%d,\"stock\":%d,\"paymentMs\":%d,\"purchased\":%d,"
                     + "\"oversold\":%d,\"soldOut\":%d,\"busy\":%d,\"retries\":%d,\"errors\":%d,\"requestsPerSecond\":%.1f,"
                     + "\"p50Ms\":%.2f,\"p95Ms\":%.2f,\"p99Ms\":%.2f}",
-                    r.round().strategy().id(), r.round().buyers(), r.round().stock(), r.round().payment().toMillis(), r.purchased(),
+                    r.round().strategy().id(), r.round().impl().id(), r.round().buyers(), r.round().stock(), r.round().payment().toMillis(), r.purchased(),
                     r.oversold(), r.soldOut(), r.busy(), r.retries(), r.errors(), r.requestsPerSecond(), r.p50Millis(),
                     r.p95Millis(), r.p99Millis());
         }

@@ -152,12 +152,17 @@ public final class Shop {
                 }
                 yield reserved;
             }
-            case COORDINATOR_LOCK -> coordinatorCheckout(itemId, buyer, payment, attempts);
+            case COORDINATOR_LOCK -> coordinatorCheckout(itemId, attempts, lease -> fencedCheckout(lease, itemId, buyer, payment, attempts));
         };
         return new Purchase(outcome, attempts.get(), Duration.ofNanos(System.nanoTime() - start));
     }
 
-    private Purchase.Outcome coordinatorCheckout(long itemId, String buyer, Duration payment, AtomicInteger attempts) {
+    /**
+     * The coordinator-lock strategy's queueing, shared by the JDBC and JPA checkouts: buyers of this
+     * process queue locally, and the head of the queue holds the coordinator lock while {@code underLock}
+     * runs (its writes fenced by the lease's sequencer).
+     */
+    Purchase.Outcome coordinatorCheckout(long itemId, AtomicInteger attempts, java.util.function.Function<Lease, Purchase.Outcome> underLock) {
         if (coordinator == null) {
             throw new IllegalStateException("the coordinator-lock strategy needs a coordinator session");
         }
@@ -184,7 +189,7 @@ public final class Shop {
                 return Purchase.Outcome.SOLD_OUT;
             }
             Duration left = lockWait.minusNanos(System.nanoTime() - start);
-            return underCoordinatorLock(itemId, buyer, payment, attempts, left.isNegative() ? Duration.ZERO : left);
+            return underCoordinatorLock(itemId, left.isNegative() ? Duration.ZERO : left, underLock);
         } finally {
             local.unlock();
         }
@@ -202,7 +207,7 @@ public final class Shop {
         }
     }
 
-    private Purchase.Outcome underCoordinatorLock(long itemId, String buyer, Duration payment, AtomicInteger attempts, Duration wait) {
+    private Purchase.Outcome underCoordinatorLock(long itemId, Duration wait, java.util.function.Function<Lease, Purchase.Outcome> underLock) {
         Lease lease;
         try {
             lease = coordinator.acquire("/shop/locks/item-" + itemId, Sequencer.Mode.EXCLUSIVE, wait, Duration.ZERO);
@@ -213,23 +218,27 @@ public final class Shop {
             throw e;
         }
         try (lease) {
-            return transactor.execute("checkout-coordinator-lock", c -> {
-                attempts.incrementAndGet();
-                long[] stockAndVersion = readStock(c, itemId);
-                if (stockAndVersion[0] <= 0) {
-                    return Purchase.Outcome.SOLD_OUT;
-                }
-                pay(payment);
-                // refused if a newer holder of the lock has written since: this lease was lost meanwhile
-                FenceOutcome written = fencedItems.update(itemId, lease.sequencer()::generation)
-                        .set("stock", stockAndVersion[0] - 1).set("version", stockAndVersion[1] + 1).execute(c);
-                if (!written.accepted()) {
-                    return Purchase.Outcome.BUSY;
-                }
-                insertOrder(c, itemId, buyer, Strategy.COORDINATOR_LOCK, lease.sequencer().generation());
-                return Purchase.Outcome.PURCHASED;
-            });
+            return underLock.apply(lease);
         }
+    }
+
+    private Purchase.Outcome fencedCheckout(Lease lease, long itemId, String buyer, Duration payment, AtomicInteger attempts) {
+        return transactor.execute("checkout-coordinator-lock", c -> {
+            attempts.incrementAndGet();
+            long[] stockAndVersion = readStock(c, itemId);
+            if (stockAndVersion[0] <= 0) {
+                return Purchase.Outcome.SOLD_OUT;
+            }
+            pay(payment);
+            // refused if a newer holder of the lock has written since: this lease was lost meanwhile
+            FenceOutcome written = fencedItems.update(itemId, lease.sequencer()::generation)
+                    .set("stock", stockAndVersion[0] - 1).set("version", stockAndVersion[1] + 1).execute(c);
+            if (!written.accepted()) {
+                return Purchase.Outcome.BUSY;
+            }
+            insertOrder(c, itemId, buyer, Strategy.COORDINATOR_LOCK, lease.sequencer().generation());
+            return Purchase.Outcome.PURCHASED;
+        });
     }
 
     /** Units in stock and orders placed for an item: {stock, orders}. */
@@ -258,7 +267,7 @@ public final class Shop {
         return DSL.using(c, dialect, SETTINGS);
     }
 
-    private static void pay(Duration payment) {
+    static void pay(Duration payment) {
         if (payment.isZero()) {
             return;
         }

@@ -60,6 +60,7 @@ public final class ShopApp implements AutoCloseable {
     private final Session session;
     private final Shop shop;
     private final ArenaJobs arenaJobs;
+    private final JpaCheckout jpaCheckout;
     private final LeaderElection restockElection;
     private final Watch settingsWatch;
     private final Thread restocker;
@@ -96,7 +97,8 @@ public final class ShopApp implements AutoCloseable {
         this.session = client.openSession(Session.Options.defaults().owner(config.instance()).ttl(Duration.ofSeconds(10)));
         this.shop = new Shop(dataSource, config.lockWait(), session);
         this.items = Toolkit.create(dataSource).optimistic(TableSpec.table("shop_item").key("id").version("version"));
-        this.arenaJobs = new ArenaJobs(new Arena(shop));
+        this.jpaCheckout = new JpaCheckout(shop, config.lockWait());
+        this.arenaJobs = new ArenaJobs(new Arena(shop, jpaCheckout));
         seedCatalog();
         this.settingsWatch = watchSettings();
 
@@ -338,6 +340,10 @@ public final class ShopApp implements AutoCloseable {
         String body = """
                 <form id="arena-form">
                 <p>%s</p>
+                <p>Checkout written with
+                   <label><input type="checkbox" name="impl" value="jdbc" checked> JDBC</label>
+                   <label><input type="checkbox" name="impl" value="jpa"> JPA (Hibernate)</label>
+                   (both: side by side)</p>
                 <p><label>Buyers <input name="buyers" id="buyers" value="64" size="5"></label>
                    <label>Stock <input name="stock" id="stock" value="1" size="5"></label>
                    <label>Payment ms <input name="paymentMs" id="paymentMs" value="0,50" size="10"></label>
@@ -348,7 +354,7 @@ public final class ShopApp implements AutoCloseable {
                 document.getElementById('arena-form').addEventListener('submit', async (e) => {
                   e.preventDefault();
                   const f = new FormData(e.target);
-                  const body = {strategies: f.getAll('strategy'), buyers: +f.get('buyers'), stock: +f.get('stock'),
+                  const body = {strategies: f.getAll('strategy'), impls: f.getAll('impl'), buyers: +f.get('buyers'), stock: +f.get('stock'),
                                 paymentMs: String(f.get('paymentMs')).split(',').map(Number)};
                   const r = await fetch('/api/arena', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
                   const job = await r.json();
@@ -363,10 +369,10 @@ public final class ShopApp implements AutoCloseable {
                   if (job.status === 'running' || job.status === 'queued') { setTimeout(() => poll(id), 300); }
                 }
                 function render(id, job) {
-                  let html = '<table id="arena-table"><tr><th>strategy</th><th>pay ms</th><th>purchased</th><th>oversold</th><th>sold out</th>'
+                  let html = '<table id="arena-table"><tr><th>strategy</th><th>checkout</th><th>pay ms</th><th>purchased</th><th>oversold</th><th>sold out</th>'
                     + '<th>busy</th><th>retries</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th></tr>';
                   for (const r of job.results) {
-                    html += '<tr><td>' + r.strategy + '</td><td>' + r.paymentMs + '</td><td>' + r.purchased + '</td><td>' + r.oversold
+                    html += '<tr><td>' + r.strategy + '</td><td>' + r.impl + '</td><td>' + r.paymentMs + '</td><td>' + r.purchased + '</td><td>' + r.oversold
                       + '</td><td>' + r.soldOut + '</td><td>' + r.busy + '</td><td>' + r.retries + '</td><td>' + r.requestsPerSecond
                       + '</td><td>' + r.p50Ms + '</td><td>' + r.p95Ms + '</td><td>' + r.p99Ms + '</td></tr>';
                   }
@@ -394,7 +400,17 @@ public final class ShopApp implements AutoCloseable {
         if (payments.isEmpty()) {
             payments.add(0L);
         }
-        List<Arena.Round> rounds = ArenaJobs.rounds(strategies, req.path("buyers").asInt(64), req.path("stock").asInt(1), payments);
+        List<Arena.Impl> impls = new ArrayList<>();
+        req.path("impls").forEach(i -> {
+            Arena.Impl impl = Arena.Impl.parse(i.asText());
+            if (!impls.contains(impl)) {
+                impls.add(impl);
+            }
+        });
+        if (impls.isEmpty()) {
+            impls.add(Arena.Impl.JDBC);
+        }
+        List<Arena.Round> rounds = ArenaJobs.rounds(strategies, impls, req.path("buyers").asInt(64), req.path("stock").asInt(1), payments);
         if (rounds.size() > 50) {
             throw new IllegalArgumentException("at most 50 rounds per run, not " + rounds.size());
         }
@@ -450,6 +466,7 @@ public final class ShopApp implements AutoCloseable {
         web.stop();
         settingsWatch.close();
         restockElection.close();
+        jpaCheckout.close();
         session.close();
         client.close();
         if (embeddedApi != null) {

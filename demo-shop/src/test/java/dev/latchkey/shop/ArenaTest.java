@@ -17,13 +17,32 @@ class ArenaTest {
         Arena arena = new Arena(new Shop(db.dataSource(), Duration.ofSeconds(5)));
         for (Strategy strategy : List.of(Strategy.OPTIMISTIC, Strategy.PESSIMISTIC_WAIT, Strategy.PESSIMISTIC_NOWAIT,
                 Strategy.CONDITIONAL_UPDATE)) {
-            Arena.Result r = arena.run(new Arena.Round(strategy, 64, 1, Duration.ofMillis(2)), 1);
-            assertThat(r.purchased()).as(strategy + " purchases").isEqualTo(1);
-            assertThat(r.ordersInDatabase()).as(strategy + " orders").isEqualTo(1);
-            assertThat(r.oversold()).as(strategy + " oversold").isZero();
-            assertThat(r.stockLeft()).as(strategy + " stock").isZero();
-            assertThat(r.errors()).as(strategy + " errors").isZero();
-            assertThat(r.purchased() + r.soldOut() + r.busy()).as(strategy + " answers").isEqualTo(64);
+            assertSoldExactlyOnceTo64Buyers(arena.run(new Arena.Round(strategy, 64, 1, Duration.ofMillis(2)), 1));
+        }
+    }
+
+    private static void assertSoldExactlyOnceTo64Buyers(Arena.Result r) {
+        String label = r.round().label();
+        assertThat(r.purchased()).as(label + " purchases").isEqualTo(1);
+        assertThat(r.ordersInDatabase()).as(label + " orders").isEqualTo(1);
+        assertThat(r.oversold()).as(label + " oversold").isZero();
+        assertThat(r.stockLeft()).as(label + " stock").isZero();
+        assertThat(r.errors()).as(label + " errors").isZero();
+        assertThat(r.purchased() + r.soldOut() + r.busy()).as(label + " answers").isEqualTo(64);
+    }
+
+    @DatabaseTest
+    void theJpaCheckoutUnder64BuyersForStockOneSellsExactlyOnceUnderEveryStrategy(TestDatabase db) throws Exception {
+        try (Main.EmbeddedCoordinator coordinator = new Main.EmbeddedCoordinator(db.jdbcUrl(), db.user(), db.password())) {
+            Shop shop = new Shop(db.dataSource(), Duration.ofSeconds(5), coordinator.session);
+            try (JpaCheckout jpa = new JpaCheckout(shop, Duration.ofSeconds(5))) {
+                Arena arena = new Arena(shop, jpa);
+                for (Strategy strategy : Strategy.values()) {
+                    Arena.Result r = arena.run(new Arena.Round(strategy, 64, 1, Duration.ofMillis(2), Arena.Impl.JPA), 1);
+                    assertThat(r.round().label()).endsWith("(jpa)");
+                    assertSoldExactlyOnceTo64Buyers(r);
+                }
+            }
         }
     }
 
@@ -44,6 +63,21 @@ class ArenaTest {
                 new PrintWriter(out, true), new PrintWriter(err, true));
         assertThat(code).as(err.toString()).isZero();
         assertThat(out.toString()).contains("strategy", "optimistic", "pessimistic-wait", "pessimistic-nowait", "conditional-update");
+    }
+
+    @Test
+    void theCommandLineRacesTheJdbcAndJpaCheckoutsSideBySide() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new String[] {"arena", "--buyers", "16", "--payment-ms", "0", "--impl", "jdbc,jpa", "--strategy",
+                        "optimistic,pessimistic-nowait", "--db-url", "jdbc:h2:mem:cli-jpa-test;DB_CLOSE_DELAY=-1"},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("optimistic ", "optimistic (jpa)", "pessimistic-nowait ", "pessimistic-nowait (jpa)");
+        err.getBuffer().setLength(0);
+        assertThat(Main.run(new String[] {"arena", "--impl", "cobol"}, new PrintWriter(new StringWriter()), new PrintWriter(err, true)))
+                .isNotZero();
+        assertThat(err.toString()).contains("unknown implementation 'cobol'");
     }
 
     @Test
