@@ -229,6 +229,27 @@ class EntityLocksTest {
         }
     }
 
+    /** H2 has no shared row lock: there forShare() takes an exclusive one (docs/toolkit.md). */
+    @DatabaseTest(only = {Database.POSTGRESQL, Database.MARIADB})
+    void sharedLocksAdmitEachOtherAndKeepWritersOut(TestDatabase db) throws Exception {
+        try (Jpa jpa = Jpa.on(db, 1, 4)) {
+            EntityLocks<Item> items = JpaToolkit.create(jpa.emf).locks(Item.class);
+            EntityManager reader1 = jpa.begin();
+            EntityManager reader2 = jpa.begin();
+            EntityManager writer = jpa.begin();
+            try {
+                assertThat(items.lock(1L).forShare().noWait().execute(reader1).orThrow().single().getStock()).isEqualTo(10);
+                assertThat(items.lock(1L).forShare().noWait().execute(reader2).locked()).as("a second reader").isTrue();
+                assertThat(items.lock(1L).noWait().execute(writer)).isInstanceOfSatisfying(EntityLockOutcome.Failed.class,
+                        f -> assertThat(f.contention()).isEqualTo(Contention.LOCK_NOT_AVAILABLE));
+            } finally {
+                Jpa.end(writer);
+                Jpa.end(reader2);
+                Jpa.end(reader1);
+            }
+        }
+    }
+
     @DatabaseTest
     void locksNeedATransactionAndIdsOfOneComparableType(TestDatabase db) throws Exception {
         try (Jpa jpa = Jpa.on(db, 1, 2)) {
