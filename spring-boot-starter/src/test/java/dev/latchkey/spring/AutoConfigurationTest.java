@@ -3,7 +3,6 @@ package dev.latchkey.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.latchkey.spring.app.Checkout;
-import dev.latchkey.testing.Database;
 import dev.latchkey.testing.DatabaseTest;
 import dev.latchkey.testing.TestDatabase;
 import dev.latchkey.toolkit.Toolkit;
@@ -45,7 +44,7 @@ class AutoConfigurationTest {
         });
     }
 
-    @DatabaseTest(only = Database.H2)
+    @DatabaseTest
     void retriesAreCountedInMicrometerTaggedByOperationAndKind(TestDatabase db) throws Exception {
         Shop.on(db, 1).run(context -> {
             Checkout checkout = context.getBean(Checkout.class);
@@ -60,7 +59,7 @@ class AutoConfigurationTest {
         });
     }
 
-    @DatabaseTest(only = Database.H2)
+    @DatabaseTest
     void latchkeyEnabledFalseBacksOffEntirely(TestDatabase db) throws Exception {
         Shop.on(db, 1).withPropertyValues("latchkey.enabled=false").run(context -> {
             assertThat(context).hasNotFailed().doesNotHaveBean(Toolkit.class).doesNotHaveBean(Transactor.class)
@@ -87,7 +86,7 @@ class AutoConfigurationTest {
         }
     }
 
-    @DatabaseTest(only = Database.H2)
+    @DatabaseTest
     void theApplicationsOwnBeansReplaceOurs(TestDatabase db) throws Exception {
         Shop.on(db, 1).withUserConfiguration(OwnBeans.class).run(context -> {
             assertThat(context.getBean(RetryPolicies.class)).isSameAs(OwnBeans.POLICIES);
@@ -95,12 +94,13 @@ class AutoConfigurationTest {
         });
     }
 
-    @DatabaseTest(only = Database.H2)
+    @DatabaseTest
     void withoutJpaOrMicrometerOnTheClassPathOnlyThoseBeansBackOff(TestDatabase db) throws Exception {
         new ApplicationContextRunner()
                 .withConfiguration(AutoConfigurations.of(DataSourceAutoConfiguration.class, LatchkeyAutoConfiguration.class))
                 .withClassLoader(new FilteredClassLoader(org.hibernate.SessionFactory.class, MeterRegistry.class))
-                .withPropertyValues("spring.datasource.url=" + db.jdbcUrl(), "spring.datasource.username=" + db.user())
+                .withPropertyValues("spring.datasource.url=" + db.jdbcUrl(), "spring.datasource.username=" + db.user(),
+                        "spring.datasource.password=" + (db.password() == null ? "" : db.password()))
                 .run(context -> {
                     assertThat(context).hasNotFailed().hasSingleBean(Toolkit.class).hasSingleBean(Transactor.class)
                             .doesNotHaveBean(JpaToolkit.class);
@@ -117,7 +117,7 @@ class AutoConfigurationTest {
         }
     }
 
-    @DatabaseTest(only = Database.H2)
+    @DatabaseTest
     void aPolicyThatMakesNoSenseStopsStartUpNamingTheProperty(TestDatabase db) throws Exception {
         Shop.on(db, 1).withPropertyValues("latchkey.retry.policies.broken.max-attempts=0").run(context -> {
             assertThat(context).hasFailed();
