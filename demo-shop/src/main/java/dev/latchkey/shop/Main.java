@@ -101,11 +101,15 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--restock-seconds", defaultValue = "5", description = "how often the elected instance restocks")
         long restockSeconds;
 
+        @Option(names = "--admin-password", defaultValue = "${env:LATCHKEY_SHOP_ADMIN_PASSWORD}",
+                description = "password of the admin pages (user 'admin'; default: $LATCHKEY_SHOP_ADMIN_PASSWORD, or generated and printed once)")
+        String adminPassword;
+
         @Override
         public Integer call() throws Exception {
             List<String> coords = coordinators == null ? List.of() : coordinators.stream().filter(c -> !c.isBlank()).toList();
             ShopApp.Config config = new ShopApp.Config(bind, port, database.url, database.user, database.password, coords,
-                    instance == null ? "shop-" + port : instance, Duration.ofSeconds(restockSeconds), Duration.ofSeconds(2));
+                    instance == null ? "shop-" + port : instance, Duration.ofSeconds(restockSeconds), Duration.ofSeconds(2), adminPassword);
             ShopApp app = new ShopApp(config);
             spec.commandLine().getOut().printf("Latchkey shop %s at %s (coordinator %s)%n", app.instance(), app.url(),
                     String.join(",", app.coordinatorUrls()));

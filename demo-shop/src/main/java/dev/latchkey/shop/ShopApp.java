@@ -43,7 +43,13 @@ public final class ShopApp implements AutoCloseable {
 
     /** How to run an instance. */
     public record Config(String bind, int port, String dbUrl, String dbUser, String dbPassword, List<String> coordinators,
-            String instance, Duration restockInterval, Duration lockWait) {
+            String instance, Duration restockInterval, Duration lockWait, String adminPassword) {
+
+        /** With an admin password generated at start (printed once). */
+        public Config(String bind, int port, String dbUrl, String dbUser, String dbPassword, List<String> coordinators,
+                String instance, Duration restockInterval, Duration lockWait) {
+            this(bind, port, dbUrl, dbUser, dbPassword, coordinators, instance, restockInterval, lockWait, null);
+        }
 
         /** Embedded: H2 in memory, an in-process coordinator on the same database. */
         public static Config embedded(int port) {
@@ -68,11 +74,22 @@ public final class ShopApp implements AutoCloseable {
     private final AtomicLong restocks = new AtomicLong();
     private volatile JsonNode settings = JSON.createObjectNode().put("paymentMs", 50).put("banner", "");
     private final Javalin web;
+    /** The admin pages' password (HTTP Basic, user "admin"), and the token their forms must send back (CSRF). */
+    private final String adminPassword;
+    private final String csrfToken = randomText(24);
+    /** The most a payment may take, as the arena allows: a longer one would hold a row lock for ever. */
+    static final long MAX_PAYMENT_MS = 10_000;
     private final String url;
     private volatile boolean running = true;
 
     public ShopApp(Config config) throws Exception {
         this.config = config;
+        if (config.adminPassword() == null || config.adminPassword().isBlank()) {
+            this.adminPassword = randomText(18);
+            System.out.println("latchkey shop " + config.instance() + ": admin password (generated, shown once; user 'admin'): " + adminPassword);
+        } else {
+            this.adminPassword = config.adminPassword();
+        }
         HikariConfig hikari = new HikariConfig();
         hikari.setJdbcUrl(config.dbUrl());
         hikari.setUsername(config.dbUser());
@@ -242,11 +259,30 @@ public final class ShopApp implements AutoCloseable {
         web.get("/api/arena/{id}/results.json", ctx -> ctx.header("Content-Disposition",
                 "attachment; filename=arena-" + job(ctx).id + ".json").json(job(ctx).json()));
         web.get("/api/arena/{id}/chart.svg", ctx -> ctx.contentType("image/svg+xml").result(Charts.arena(job(ctx).results)));
+        web.before("/admin*", this::requireAdmin);
         web.get("/admin", this::admin);
         web.post("/admin/settings", ctx -> {
+            if (!java.security.MessageDigest.isEqual(csrfToken.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    String.valueOf(ctx.formParam("csrf")).getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                ctx.status(403).result("the form's CSRF token is missing or wrong: reload the admin page and try again");
+                return;
+            }
             Map<String, Object> next = new LinkedHashMap<>();
-            next.put("paymentMs", Long.parseLong(required(ctx.formParam("paymentMs"), "paymentMs")));
-            next.put("banner", ctx.formParam("banner") == null ? "" : ctx.formParam("banner"));
+            long paymentMs;
+            try {
+                paymentMs = Long.parseLong(required(ctx.formParam("paymentMs"), "paymentMs").trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("paymentMs must be a whole number of milliseconds, not '" + ctx.formParam("paymentMs") + "'");
+            }
+            if (paymentMs < 0 || paymentMs > MAX_PAYMENT_MS) {
+                throw new IllegalArgumentException("paymentMs must be between 0 and " + MAX_PAYMENT_MS + ", not " + paymentMs);
+            }
+            String banner = ctx.formParam("banner") == null ? "" : ctx.formParam("banner");
+            if (banner.length() > 200) {
+                throw new IllegalArgumentException("the banner is " + banner.length() + " characters; at most 200");
+            }
+            next.put("paymentMs", paymentMs);
+            next.put("banner", banner);
             client.write(SETTINGS, JSON.writeValueAsBytes(next), null);
             ctx.redirect("/admin");
         });
@@ -434,10 +470,40 @@ public final class ShopApp implements AutoCloseable {
         restockElection.leader().ifPresentOrElse(l -> body.append("Run by ").append(Html.escape(l.value())).append(" (generation ")
                 .append(l.sequencer().generation()).append(")"), () -> body.append("No leader right now."));
         body.append("</p><h2>Settings</h2><form method=\"post\" action=\"/admin/settings\">")
+                .append("<input type=\"hidden\" name=\"csrf\" value=\"").append(csrfToken).append("\">")
                 .append("<label>Payment ms <input name=\"paymentMs\" value=\"").append(settings.path("paymentMs").asLong()).append("\"></label> ")
                 .append("<label>Banner <input name=\"banner\" size=\"40\" value=\"").append(Html.escape(settings.path("banner").asText()))
                 .append("\"></label> <button type=\"submit\">Save</button></form>");
         ctx.html(Html.page("Admin · " + config.instance(), settings.path("banner").asText(), body.toString()));
+    }
+
+    /** The admin pages need the admin password (HTTP Basic): they change every instance's settings. */
+    private void requireAdmin(Context ctx) {
+        String header = ctx.header("Authorization");
+        if (header != null && header.regionMatches(true, 0, "Basic ", 0, 6)) {
+            try {
+                String pair = new String(java.util.Base64.getDecoder().decode(header.substring(6).trim()), java.nio.charset.StandardCharsets.UTF_8);
+                if (java.security.MessageDigest.isEqual(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        ("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                    return;
+                }
+            } catch (IllegalArgumentException notBase64) {
+                // refused below
+            }
+        }
+        ctx.header("WWW-Authenticate", "Basic realm=\"latchkey shop admin\", charset=\"UTF-8\"");
+        throw new io.javalin.http.UnauthorizedResponse("the admin pages need the admin password (user 'admin')");
+    }
+
+    /** The admin password in force (for tests and for whoever started the shop). */
+    public String adminPassword() {
+        return adminPassword;
+    }
+
+    private static String randomText(int bytes) {
+        byte[] b = new byte[bytes];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
     private static List<String> basketOf(Context ctx) {

@@ -44,6 +44,38 @@ class ShopAppTest {
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A request to the admin pages with the admin password. */
+    private static HttpResponse<String> admin(ShopApp app, String method, String path, String form) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(app.url() + path)).header("Authorization", "Basic "
+                + java.util.Base64.getEncoder().encodeToString(("admin:" + app.adminPassword()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        if (form != null) {
+            b.header("Content-Type", "application/x-www-form-urlencoded").method(method, HttpRequest.BodyPublishers.ofString(form));
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @DatabaseTest(only = Database.H2)
+    void theAdminPagesNeedThePasswordAndTheirFormsACsrfTokenAndSettingsHaveBounds(TestDatabase db) throws Exception {
+        try (ShopApp app = new ShopApp(config(db, List.of(), "shop-admin", Duration.ofHours(1)))) {
+            HttpResponse<String> anonymous = get(app.url() + "/admin", null);
+            assertThat(anonymous.statusCode()).isEqualTo(401);
+            assertThat(anonymous.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).startsWith("Basic"));
+            assertThat(post(app.url() + "/admin/settings", "application/x-www-form-urlencoded", "paymentMs=0&banner=x", null).statusCode())
+                    .as("a cross-site form post carries no password").isEqualTo(401);
+
+            String page = admin(app, "GET", "/admin", null).body();
+            String csrf = page.replaceAll("(?s).*name=\"csrf\" value=\"([^\"]+)\".*", "$1");
+            assertThat(csrf).isNotBlank().doesNotContain("<");
+            assertThat(admin(app, "POST", "/admin/settings", "paymentMs=10&banner=hi").statusCode()).as("no CSRF token").isEqualTo(403);
+            assertThat(admin(app, "POST", "/admin/settings", "csrf=wrong&paymentMs=10&banner=hi").statusCode()).isEqualTo(403);
+            HttpResponse<String> huge = admin(app, "POST", "/admin/settings", "csrf=" + csrf + "&paymentMs=9223372036854775807&banner=x");
+            assertThat(huge.statusCode()).isEqualTo(400);
+            assertThat(huge.body()).contains("between 0 and 10000");
+            assertThat(admin(app, "POST", "/admin/settings", "csrf=" + csrf + "&paymentMs=-1&banner=x").statusCode()).isEqualTo(400);
+            assertThat(admin(app, "POST", "/admin/settings", "csrf=" + csrf + "&paymentMs=25&banner=Sale").statusCode()).isEqualTo(302);
+        }
+    }
+
     @DatabaseTest
     void theCoordinatorLockStrategySellsTheLastItemExactlyOnce(TestDatabase db) throws Exception {
         try (ShopApp app = new ShopApp(config(db, List.of(), "shop-a", Duration.ofHours(1)))) {
@@ -117,7 +149,7 @@ class ShopAppTest {
                 long followerRuns = follower.restockRuns();
                 await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> follower.restockRuns() == followerRuns);
                 assertThat(follower.restockRuns()).as("the follower never restocks").isEqualTo(followerRuns);
-                assertThat(get(first.url() + "/admin", null).body()).contains("shop-a at", "shop-b at", "Run by " + leader.instance());
+                assertThat(admin(first, "GET", "/admin", null).body()).contains("shop-a at", "shop-b at", "Run by " + leader.instance());
 
                 try (LatchkeyClient client = LatchkeyClient.connect(coordinatorUrl)) {
                     client.write(ShopApp.SETTINGS, "{\"paymentMs\":7,\"banner\":\"Winter sale\"}".getBytes(StandardCharsets.UTF_8), null);
