@@ -48,7 +48,7 @@ public final class SessionCapacity {
                 for (int i = 0; i < sessions; i++) {
                     opener.submit(() -> {
                         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/sessions"))
-                                .POST(HttpRequest.BodyPublishers.ofString("{\"ttlMs\":" + ttl.toMillis() + ",\"owner\":\"capacity\"}")).build(),
+                                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"ttlMs\":" + ttl.toMillis() + ",\"owner\":\"capacity\"}")).build(),
                                 HttpResponse.BodyHandlers.ofString());
                         ids.add(json.readTree(r.body()).get("id").asText());
                         return null;

@@ -48,10 +48,14 @@ final class Channel implements WebSocket.Listener {
     }
 
     /** Connects a channel for {@code session} to the coordinator at {@code base} (http://…), within {@code timeout}. */
-    static Channel open(HttpClient http, URI base, String session, Duration timeout) throws Closed {
+    static Channel open(HttpClient http, URI base, String session, Duration timeout, String authorization) throws Closed {
         Channel channel = new Channel();
         URI uri = URI.create(base.toString().replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/channel");
-        CompletableFuture<WebSocket> connecting = http.newWebSocketBuilder().connectTimeout(timeout).buildAsync(uri, channel);
+        WebSocket.Builder builder = http.newWebSocketBuilder().connectTimeout(timeout);
+        if (authorization != null) {
+            builder.header("Authorization", authorization);
+        }
+        CompletableFuture<WebSocket> connecting = builder.buildAsync(uri, channel);
         try {
             channel.socket = connecting.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException | InterruptedException e) {

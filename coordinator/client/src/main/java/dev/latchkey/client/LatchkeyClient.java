@@ -37,13 +37,18 @@ public final class LatchkeyClient implements AutoCloseable {
     private final HttpClient http;
     private final AtomicInteger current = new AtomicInteger();
     private final Duration requestTimeout;
+    private final Duration connectTimeout;
+    /** "Bearer <token>", or null on a coordinator without authentication. */
+    private final String authorization;
 
-    private LatchkeyClient(List<URI> servers, Duration connectTimeout, Duration requestTimeout) {
+    private LatchkeyClient(List<URI> servers, Duration connectTimeout, Duration requestTimeout, String token) {
         if (servers.isEmpty()) {
             throw new IllegalArgumentException("at least one coordinator URL is needed");
         }
         this.servers = List.copyOf(servers);
         this.requestTimeout = requestTimeout;
+        this.connectTimeout = connectTimeout;
+        this.authorization = token == null || token.isBlank() ? null : "Bearer " + token.trim();
         // HTTP/1.1 with keep-alive: the coordinator speaks nothing else, and asking for an h2c upgrade costs every request
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout).build();
     }
@@ -58,13 +63,26 @@ public final class LatchkeyClient implements AutoCloseable {
                 }
             }
         }
-        return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30));
+        return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30), null);
+    }
+
+    /**
+     * The same coordinators, with a bearer token on every request, stream and channel: the identity
+     * the coordinator acts for (sessions opened through this client belong to it).
+     */
+    public LatchkeyClient withToken(String token) {
+        return new LatchkeyClient(servers, connectTimeout, requestTimeout, token);
+    }
+
+    /** The value of the Authorization header this client sends, if any. */
+    java.util.Optional<String> authorization() {
+        return java.util.Optional.ofNullable(authorization);
     }
 
     /** Opens a session channel to the current coordinator. */
     Channel openChannel(String session) throws Channel.Closed {
         URI base = servers.get(Math.floorMod(current.get(), servers.size()));
-        return Channel.open(http, base, session, Duration.ofSeconds(1));
+        return Channel.open(http, base, session, Duration.ofSeconds(1), authorization);
     }
 
     /** How long a request may take beyond any wait it asks for. */
@@ -138,6 +156,22 @@ public final class LatchkeyClient implements AutoCloseable {
         return send("GET", "/v1/sessions", null, Map.of(), Duration.ZERO).json();
     }
 
+    /** Makes a bearer token for a new identity (this client's token must be an admin's); returns the token, shown only now. */
+    public String createToken(String name, boolean admin) {
+        return send("POST", "/v1/tokens", json(Map.of("name", name, "admin", admin)), Map.of(), Duration.ZERO).json().get("token").asText();
+    }
+
+    /** The identities that have tokens: [{"name", "admin"}]. */
+    public JsonNode tokens() {
+        return send("GET", "/v1/tokens", null, Map.of(), Duration.ZERO).json().get("tokens");
+    }
+
+    /** Revokes an identity's token: it stops working within two seconds on every coordinator. */
+    public void revokeToken(String name) {
+        send("DELETE", "/v1/tokens/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8), null, Map.of(),
+                Duration.ZERO);
+    }
+
     /**
      * Watches a subtree (or, with {@code exact}, one node) from after {@code fromRev} (or from now when
      * negative). Events arrive in revision order, each once, across reconnects and coordinator moves.
@@ -175,8 +209,11 @@ public final class LatchkeyClient implements AutoCloseable {
         int index = Math.floorMod(current.get(), servers.size());
         URI base = servers.get(index);
         try {
-            return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Accept", "text/event-stream").GET().build(),
-                    HttpResponse.BodyHandlers.ofLines());
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).header("Accept", "text/event-stream").GET();
+            if (authorization != null) {
+                b.header("Authorization", authorization);
+            }
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofLines());
         } catch (IOException e) {
             current.compareAndSet(index, index + 1);
             throw new LatchkeyException("coordinator " + base + " unreachable: " + e, e);
@@ -225,6 +262,12 @@ public final class LatchkeyClient implements AutoCloseable {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(timeout)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(b::header);
+        if (body != null && method.equals("POST") && headers.keySet().stream().noneMatch(h -> h.equalsIgnoreCase("Content-Type"))) {
+            b.header("Content-Type", "application/json"); // every POST body of the API is JSON, and the coordinator checks
+        }
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
         HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         Map<String, String> h = new java.util.HashMap<>();
         r.headers().map().forEach((k, v) -> h.put(k.toLowerCase(java.util.Locale.ROOT), v.get(0)));

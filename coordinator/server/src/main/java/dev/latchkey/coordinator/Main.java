@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         description = "The Latchkey coordinator: Chubby-style locks, files, watches and election on a SQL database.",
         subcommands = {Main.Serve.class, Main.AfterRestoreCommand.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
                 ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
-                ClientCommands.Elect.class, ClientCommands.Sessions.class})
+                ClientCommands.Elect.class, ClientCommands.Sessions.class, ClientCommands.TokenCommand.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -65,17 +65,53 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--pool-size", defaultValue = "${env:LATCHKEY_POOL_SIZE:-32}", description = "store connections (default: ${DEFAULT-VALUE})")
         int poolSize;
 
+        @Option(names = "--bootstrap-token-file", defaultValue = "${env:LATCHKEY_BOOTSTRAP_TOKEN_FILE}",
+                description = "a file holding the bootstrap admin token; with it (or $LATCHKEY_BOOTSTRAP_TOKEN) every request needs a "
+                        + "bearer token, and 'latchkey token create' makes more")
+        Path bootstrapTokenFile;
+
+        @Option(names = "--insecure", description = "serve without authentication on an address other than loopback (not advised)")
+        boolean insecure;
+
+        @Option(names = "--max-sessions-per-identity", defaultValue = "50000", description = "live sessions one identity may hold (default: ${DEFAULT-VALUE})")
+        int maxSessions;
+
+        @Option(names = "--max-watches-per-identity", defaultValue = "5000", description = "open watch streams per identity (default: ${DEFAULT-VALUE})")
+        int maxWatches;
+
+        @Option(names = "--max-requests-per-second", defaultValue = "50000", description = "HTTP requests per second per identity (default: ${DEFAULT-VALUE})")
+        int maxRequestsPerSecond;
+
         @Override
         public Integer call() throws Exception {
             if (port < 0 || port > 65535) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--port must be between 0 and 65535");
             }
+            String bootstrap = bootstrapToken();
+            boolean tokens = bootstrap != null;
+            if (!tokens && !insecure && !isLoopback(bind)) {
+                spec.commandLine().getErr().printf("error: refusing to serve on %s without authentication: anyone who can reach it could "
+                        + "act for any session. Give --bootstrap-token-file (or $LATCHKEY_BOOTSTRAP_TOKEN), bind to 127.0.0.1, "
+                        + "or pass --insecure.%n", bind);
+                return ClientCommands.USAGE;
+            }
+            dev.latchkey.coordinator.http.Limits limits;
+            try {
+                limits = new dev.latchkey.coordinator.http.Limits(maxSessions, maxWatches, maxRequestsPerSecond);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             StoreConfig config = store.config(poolSize);
             Coordinator coordinator = new Coordinator(config, Coordinator.Settings.defaults());
-            HttpApi api = new HttpApi(coordinator);
+            if (tokens) {
+                coordinator.tokens().ensure("bootstrap", bootstrap, true);
+            }
+            HttpApi api = new HttpApi(coordinator, tokens, limits);
             int actual = api.start(bind, port);
             spec.commandLine().getOut().printf("latchkey coordinator listening on http://%s:%d (store: %s)%n", bind, actual,
                     config.jdbcUrl());
+            spec.commandLine().getOut().println(tokens ? "authentication: bearer tokens required (admin identity 'bootstrap')"
+                    : "authentication: none; " + (isLoopback(bind) ? "serving on loopback only" : "--insecure: anyone who reaches it may act"));
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 api.close();
@@ -84,6 +120,27 @@ public final class Main implements Callable<Integer> {
             }));
             stopped.await();
             return 0;
+        }
+
+        private String bootstrapToken() throws java.io.IOException {
+            if (bootstrapTokenFile != null) {
+                String token = java.nio.file.Files.readString(bootstrapTokenFile).trim();
+                if (token.length() < 16) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "the bootstrap token in " + bootstrapTokenFile
+                            + " is shorter than 16 characters");
+                }
+                return token;
+            }
+            String env = System.getenv("LATCHKEY_BOOTSTRAP_TOKEN");
+            return env == null || env.isBlank() ? null : env.trim();
+        }
+
+        static boolean isLoopback(String address) {
+            try {
+                return java.net.InetAddress.getByName(address).isLoopbackAddress();
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
         }
     }
 

@@ -45,8 +45,18 @@ public final class ClientCommands {
                 description = "coordinator URL(s), comma-separated (default: $LATCHKEY_SERVER or ${DEFAULT-VALUE})")
         String urls;
 
+        @Option(names = "--token", defaultValue = "${env:LATCHKEY_TOKEN}",
+                description = "bearer token, for a coordinator that requires one (default: $LATCHKEY_TOKEN)")
+        String token;
+
         LatchkeyClient connect() {
-            return LatchkeyClient.connect(urls);
+            LatchkeyClient client = LatchkeyClient.connect(urls);
+            if (token == null || token.isBlank()) {
+                return client;
+            }
+            LatchkeyClient authenticated = client.withToken(token);
+            client.close();
+            return authenticated;
         }
     }
 
@@ -169,6 +179,50 @@ public final class ClientCommands {
         int run(LatchkeyClient client) {
             client.delete(path, ifGeneration);
             return 0;
+        }
+    }
+
+    @Command(name = "token", description = "Manages bearer tokens (needs an admin token): create NAME [--admin], list, revoke NAME.")
+    public static final class TokenCommand extends Base {
+        @Parameters(index = "0", description = "create, list or revoke")
+        String action;
+
+        @Parameters(index = "1", arity = "0..1", description = "the identity's name (create, revoke)")
+        String name;
+
+        @Option(names = "--admin", description = "create an admin identity (may manage tokens and end any session)")
+        boolean admin;
+
+        @Override
+        int run(LatchkeyClient client) {
+            switch (action) {
+                case "create" -> {
+                    String token = client.createToken(requireName(), admin);
+                    out().println(token);
+                    spec.commandLine().getErr().println("created " + (admin ? "admin " : "") + "identity '" + name
+                            + "'; the token above is shown only now");
+                }
+                case "list" -> {
+                    var tokens = client.tokens();
+                    if (tokens.isEmpty()) {
+                        out().println("no tokens");
+                    }
+                    tokens.forEach(t -> out().println(t.get("name").asText() + (t.get("admin").asBoolean() ? " (admin)" : "")));
+                }
+                case "revoke" -> {
+                    client.revokeToken(requireName());
+                    out().println("revoked '" + name + "'");
+                }
+                default -> throw new IllegalArgumentException("unknown action '" + action + "' (create, list, revoke)");
+            }
+            return 0;
+        }
+
+        private String requireName() {
+            if (name == null) {
+                throw new IllegalArgumentException(action + " needs the identity's name");
+            }
+            return name;
         }
     }
 

@@ -39,6 +39,7 @@ public final class Coordinator implements AutoCloseable {
     private final Watches watches;
     private final Elections elections;
     private final Reaper reaper;
+    private final Tokens tokens;
 
     public Coordinator(StoreConfig config, Settings settings) {
         this.store = Store.open(config);
@@ -51,7 +52,12 @@ public final class Coordinator implements AutoCloseable {
         this.locks = new Locks(store, hub);
         this.watches = new Watches(store, hub);
         this.elections = new Elections(namespace, locks);
+        this.tokens = new Tokens(store);
         this.reaper = new Reaper(store, settings.reaperInterval(), settings.outageThreshold(), settings.eventRetention());
+    }
+
+    public Tokens tokens() {
+        return tokens;
     }
 
     public Store store() {

@@ -10,6 +10,8 @@ public class CoordinatorException extends RuntimeException {
     /** The kinds of refusal. */
     public enum Problem {
         BAD_REQUEST,
+        UNAUTHENTICATED,
+        FORBIDDEN,
         INVALID_PATH,
         BAD_JSON,
         TTL_OUT_OF_RANGE,
@@ -24,6 +26,8 @@ public class CoordinatorException extends RuntimeException {
         IS_A_DIRECTORY,
         PRECONDITION_FAILED,
         CONTENT_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        TOO_MANY,
         STORE_UNAVAILABLE
     }
 

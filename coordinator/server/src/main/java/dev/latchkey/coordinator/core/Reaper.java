@@ -44,11 +44,22 @@ public final class Reaper implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("latchkey-reaper").daemon().start(this::loop);
     }
 
+    /** Sessions expired per pass: starts small, doubles while passes come back full, and falls back when the backlog is gone. */
+    static final int MIN_BATCH = 50;
+    static final int MAX_BATCH = 800;
+    private int batch = MIN_BATCH;
+
     private void loop() {
+        boolean backlog = false;
         while (running) {
             try {
-                Thread.sleep(interval.toMillis());
-                tick();
+                if (!backlog) {
+                    Thread.sleep(interval.toMillis());
+                }
+                int expired = tick(batch);
+                // a full pass means more are waiting: go again at once, with a bigger batch
+                backlog = expired >= batch;
+                batch = backlog ? Math.min(MAX_BATCH, batch * 2) : MIN_BATCH;
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -59,6 +70,10 @@ public final class Reaper implements AutoCloseable {
 
     /** One pass: outage grace, expiries, stale waiters, event retention. Returns the sessions expired. */
     public int tick() {
+        return tick(MIN_BATCH);
+    }
+
+    private int tick(int limit) {
         return store.write("reaper", tx -> {
             var dsl = tx.dsl();
             long last = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("reaper_tick")).fetchOne(CELL_VALUE);
@@ -70,10 +85,8 @@ public final class Reaper implements AutoCloseable {
             dsl.update(CELL).set(CELL_VALUE, tx.now()).where(CELL_NAME.eq("reaper_tick")).execute();
 
             List<String> expired = dsl.select(SESSION_ID).from(SESSION).where(SESSION_EXPIRES.lt(tx.now())).orderBy(SESSION_EXPIRES)
-                    .limit(50).forUpdate().skipLocked().fetch(SESSION_ID);
-            for (String id : expired) {
-                Sessions.end(tx, id, true);
-            }
+                    .limit(limit).forUpdate().skipLocked().fetch(SESSION_ID);
+            Sessions.expireAll(tx, expired);
             dsl.deleteFrom(WAITER).where(WAITER_DEADLINE.lt(tx.now() - 1_000)).execute();
 
             long revision = tx.nextRev() - 1;

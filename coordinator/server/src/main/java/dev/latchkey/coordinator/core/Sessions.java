@@ -52,7 +52,24 @@ public final class Sessions implements AutoCloseable {
         this.batcher = Thread.ofPlatform().name("latchkey-keepalive-batcher").daemon().start(this::batchLoop);
     }
 
+    /** Opens a session for the anonymous identity (a coordinator without authentication). */
     public Info open(String owner, long ttlMs) {
+        return open(owner, ttlMs, ANONYMOUS);
+    }
+
+    /** The identity of a coordinator that runs without authentication: everyone. */
+    public static final String ANONYMOUS = "anonymous";
+
+    /** Opens a session that belongs to {@code identity}: only it may keep it alive, act with it or close it. */
+    public Info open(String owner, long ttlMs, String identity) {
+        return open(owner, ttlMs, identity, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Opens a session for {@code identity}, refused (TOO_MANY) when the identity already holds
+     * {@code maxLive} sessions. Opens that race may pass the cap by as many as race.
+     */
+    public Info open(String owner, long ttlMs, String identity, int maxLive) {
         if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
             throw new CoordinatorException(Problem.TTL_OUT_OF_RANGE,
                     "ttlMs must be between " + MIN_TTL_MS + " and " + MAX_TTL_MS + ", not " + ttlMs);
@@ -65,10 +82,64 @@ public final class Sessions implements AutoCloseable {
         RANDOM.nextBytes(bytes);
         String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         return store.readAt((dsl, now) -> {
-            dsl.insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED)
-                    .values(id, o, ttlMs, now + ttlMs, now, now).execute();
+            if (maxLive < Integer.MAX_VALUE && mayBeNearCap(identity, maxLive)) {
+                int live = dsl.fetchCount(SESSION, SESSION_IDENTITY.eq(identity));
+                liveCounts.put(identity, new long[] {live, 1}); // this open, if it is allowed, is the one since
+                if (live >= maxLive) {
+                    throw new CoordinatorException(Problem.TOO_MANY, "'" + identity + "' holds " + maxLive
+                            + " sessions, the most one identity may; close some, or let them expire");
+                }
+            }
+            dsl.insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED,
+                    SESSION_IDENTITY).values(id, o, ttlMs, now + ttlMs, now, now, identity).execute();
+            rememberIdentity(id, identity);
             return new Info(id, o, ttlMs, now + ttlMs, ttlMs);
         });
+    }
+
+    /*
+     * Which identity each session belongs to. A session's identity never changes, so what was read
+     * once stays true; the map is emptied when it grows past its bound (entries are re-read on demand).
+     */
+    private static final int IDENTITIES_KEPT = 100_000;
+    private final java.util.concurrent.ConcurrentHashMap<String, String> identities = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void rememberIdentity(String id, String identity) {
+        if (identities.size() >= IDENTITIES_KEPT) {
+            identities.clear();
+        }
+        identities.put(id, identity);
+    }
+
+    /** The identity a session belongs to; empty when there is no such session (any more). */
+    public java.util.Optional<String> identityOf(String id) {
+        String known = identities.get(id);
+        if (known != null) {
+            return java.util.Optional.of(known);
+        }
+        String read = store.read(c -> store.dsl(c).select(SESSION_IDENTITY).from(SESSION).where(SESSION_ID.eq(id)).fetchOne(SESSION_IDENTITY));
+        if (read != null) {
+            rememberIdentity(id, read);
+        }
+        return java.util.Optional.ofNullable(read);
+    }
+
+    /*
+     * Per identity: the live sessions last counted in the store, and the opens since. Counting on
+     * every open would cost a scan of the identity's sessions each time; while the last count plus
+     * the opens since stays under 90 % of the cap, no count is needed (expiries only lower it).
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, long[]> liveCounts = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private boolean mayBeNearCap(String identity, int maxLive) {
+        long[] known = liveCounts.computeIfAbsent(identity, i -> new long[] {0, Long.MAX_VALUE / 2});
+        synchronized (known) {
+            if (known[0] + known[1] < maxLive * 0.9) {
+                known[1]++;
+                return false;
+            }
+            return true;
+        }
     }
 
     /** Extends the session's lease from the database's now; fails with 404 when it has expired. */
@@ -130,6 +201,35 @@ public final class Sessions implements AutoCloseable {
      * Ends a session inside a writing transaction. An expired session's locks pass through their
      * lock-delay before anyone else may take them; a cleanly closed one's are free at once.
      */
+    /**
+     * Expires many sessions in one transaction, in the order given. A session with nothing attached
+     * (no lock held or queued, no ephemeral node: the usual case in a flood of abandoned sessions)
+     * costs one event and its share of one DELETE; the others end one by one as {@link #end} ends
+     * them. The events come out in the same order as ending each in turn would give.
+     */
+    static void expireAll(WriteTx tx, List<String> ids) {
+        if (ids.isEmpty()) {
+            return;
+        }
+        var dsl = tx.dsl();
+        java.util.Set<String> attached = new java.util.HashSet<>();
+        attached.addAll(dsl.selectDistinct(HOLDER_SESSION).from(HOLDER).where(HOLDER_SESSION.in(ids)).fetch(HOLDER_SESSION));
+        attached.addAll(dsl.selectDistinct(WAITER_SESSION).from(WAITER).where(WAITER_SESSION.in(ids)).fetch(WAITER_SESSION));
+        attached.addAll(dsl.selectDistinct(NODE_EPHEMERAL).from(NODE).where(NODE_EPHEMERAL.in(ids)).fetch(NODE_EPHEMERAL));
+        List<String> bare = new ArrayList<>();
+        for (String id : ids) {
+            if (attached.contains(id)) {
+                end(tx, id, true);
+            } else {
+                bare.add(id);
+                tx.emit("/", Event.Kind.SESSION_EXPIRED, null, id);
+            }
+        }
+        if (!bare.isEmpty()) {
+            dsl.deleteFrom(SESSION).where(SESSION_ID.in(bare)).execute();
+        }
+    }
+
     static void end(WriteTx tx, String id, boolean expired) {
         var dsl = tx.dsl();
         java.util.Set<String> freed = new java.util.TreeSet<>();

@@ -23,6 +23,8 @@ final class ProblemTypes {
     static Type of(Problem problem) {
         return switch (problem) {
             case BAD_REQUEST -> new Type(400, "bad-request", "Bad request");
+            case UNAUTHENTICATED -> new Type(401, "unauthenticated", "No valid bearer token");
+            case FORBIDDEN -> new Type(403, "forbidden", "Not allowed for this identity");
             case INVALID_PATH -> new Type(400, "invalid-path", "Invalid path");
             case BAD_JSON -> new Type(400, "bad-json", "Malformed JSON");
             case TTL_OUT_OF_RANGE -> new Type(400, "ttl-out-of-range", "Session TTL out of range");
@@ -37,6 +39,8 @@ final class ProblemTypes {
             case IS_A_DIRECTORY -> new Type(409, "is-a-directory", "Is a directory");
             case PRECONDITION_FAILED -> new Type(412, "precondition-failed", "Precondition failed");
             case CONTENT_TOO_LARGE -> new Type(413, "content-too-large", "Content too large");
+            case TOO_MANY -> new Type(429, "too-many", "Over a per-identity limit");
+            case UNSUPPORTED_MEDIA_TYPE -> new Type(415, "unsupported-media-type", "The body must be application/json");
             case STORE_UNAVAILABLE -> new Type(503, "store-unavailable", "The store is unavailable");
         };
     }

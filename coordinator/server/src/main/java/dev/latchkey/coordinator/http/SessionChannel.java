@@ -44,6 +44,9 @@ final class SessionChannel {
     /** Close codes (4000-4999 are the application's): the session is unknown or has expired; a frame was not understood. */
     static final int CLOSE_SESSION_NOT_FOUND = 4404;
     static final int CLOSE_BAD_FRAME = 4400;
+    /** No valid bearer token; the session belongs to another identity. */
+    static final int CLOSE_UNAUTHENTICATED = 4401;
+    static final int CLOSE_FORBIDDEN = 4403;
     /** How long the slowest single request may take: the longest lock wait the API allows, and a margin. */
     static final Duration IDLE_TIMEOUT = Duration.ofMinutes(11);
 
@@ -53,9 +56,12 @@ final class SessionChannel {
     /** Open channels, by their WebSocket session, for sends (one at a time per channel) and counting. */
     private final Map<WsContext, Object> open = new ConcurrentHashMap<>();
 
-    SessionChannel(Coordinator coordinator, ObjectMapper json) {
+    private final Access access;
+
+    SessionChannel(Coordinator coordinator, ObjectMapper json, Access access) {
         this.coordinator = coordinator;
         this.json = json;
+        this.access = access;
     }
 
     /** How many channels are open (a gauge). */
@@ -67,6 +73,12 @@ final class SessionChannel {
         ws.onConnect(ctx -> {
             ctx.session.setIdleTimeout(IDLE_TIMEOUT);
             String session = ctx.pathParam("id");
+            try {
+                access.requireSession(access.identify(ctx.header("Authorization")), session);
+            } catch (CoordinatorException e) {
+                ctx.closeSession(e.problem() == Problem.UNAUTHENTICATED ? CLOSE_UNAUTHENTICATED : CLOSE_FORBIDDEN, truncate(e.getMessage()));
+                return;
+            }
             try {
                 coordinator.sessions().keepAlive(session).join(); // the session must be live; connecting renews it
             } catch (CompletionException e) {
@@ -116,7 +128,7 @@ final class SessionChannel {
         synchronized (lock) {
             try {
                 ctx.send(reply.toString());
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // Jetty throws a checked IOException ("Closed") through Javalin's send: the channel went away
                 LOG.debug("could not answer on a closed channel: {}", e.getMessage());
             }
         }
@@ -134,7 +146,7 @@ final class SessionChannel {
                     throw new CoordinatorException(Problem.BAD_REQUEST, "mode must be 'exclusive' or 'shared', not '" + modeName + "'");
                 }
                 Grant grant = coordinator.locks().acquire(path, session, mode, Duration.ofMillis(number(r, "waitMs")), number(r, "lockDelayMs"));
-                yield HttpApi.sequencerJson(grant);
+                yield Views.sequencerJson(grant);
             }
             case "release" -> {
                 coordinator.locks().release(text(r, "path"), session);
@@ -147,7 +159,7 @@ final class SessionChannel {
                 } catch (CompletionException e) {
                     throw e.getCause() instanceof RuntimeException re ? re : e;
                 }
-                yield HttpApi.sessionJson(info);
+                yield Views.sessionJson(info);
             }
             default -> throw new CoordinatorException(Problem.BAD_REQUEST,
                     "unknown op '" + r.get("op").asText() + "' (acquire, release, keepalive)");

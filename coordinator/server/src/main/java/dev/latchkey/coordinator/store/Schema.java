@@ -20,6 +20,13 @@ public final class Schema {
     public static final Field<Long> SESSION_EXPIRES = field(name("expires_ms"), Long.class);
     public static final Field<Long> SESSION_CREATED = field(name("created_ms"), Long.class);
     public static final Field<Long> SESSION_RENEWED = field(name("renewed_ms"), Long.class);
+    public static final Field<String> SESSION_IDENTITY = field(name("identity"), String.class);
+
+    public static final Table<?> TOKEN = table(name("lk_token"));
+    public static final Field<String> TOKEN_NAME = field(name("name"), String.class);
+    public static final Field<String> TOKEN_HASH = field(name("token_hash"), String.class);
+    public static final Field<Boolean> TOKEN_ADMIN = field(name("is_admin"), Boolean.class);
+    public static final Field<Long> TOKEN_CREATED = field(name("created_ms"), Long.class);
 
     public static final Table<?> NODE = table(name("lk_node"));
     public static final Field<String> NODE_PATH = field(name("path"), String.class);

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -149,12 +148,12 @@ class SessionChannelTest {
         try (Harness h = new Harness(db); HttpClient http = HttpClient.newHttpClient()) {
             String ws = h.api.base.replaceFirst("^http", "ws");
             CompletableFuture<Integer> closed = new CompletableFuture<>();
-            http.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/sessions/no-such-session/channel"), closer(closed)).get(5, TimeUnit.SECONDS);
+            http.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/sessions/no-such-session/channel"), dev.latchkey.coordinator.http.Api.closer(closed)).get(5, TimeUnit.SECONDS);
             assertThat(closed.get(5, TimeUnit.SECONDS)).isEqualTo(4404);
 
             String session = h.api.openSession(10_000);
             CompletableFuture<Integer> badFrame = new CompletableFuture<>();
-            WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/sessions/" + session + "/channel"), closer(badFrame))
+            WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/sessions/" + session + "/channel"), dev.latchkey.coordinator.http.Api.closer(badFrame))
                     .get(5, TimeUnit.SECONDS);
             socket.sendText("[1, 2, 3]", true).get(5, TimeUnit.SECONDS);
             assertThat(badFrame.get(5, TimeUnit.SECONDS)).isEqualTo(4400);
@@ -170,20 +169,6 @@ class SessionChannelTest {
         return queued;
     }
 
-    private static WebSocket.Listener closer(CompletableFuture<Integer> closed) {
-        return new WebSocket.Listener() {
-            @Override
-            public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-                closed.complete(statusCode);
-                return null;
-            }
-
-            @Override
-            public void onError(WebSocket webSocket, Throwable error) {
-                closed.completeExceptionally(error);
-            }
-        };
-    }
 
     private static long count(Harness h, String path, long after, String kind) {
         JsonNode events = h.api.call("GET", "/v1/events?path=" + path + "&after=" + after + "&limit=1000&waitMs=0", null).json();

@@ -40,8 +40,13 @@ public final class Api {
     public Reply call(String method, String path, String body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        boolean typed = false;
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
+            typed |= headers[i].equalsIgnoreCase("Content-Type");
+        }
+        if (body != null && method.equals("POST") && !typed) {
+            b.header("Content-Type", "application/json");
         }
         try {
             HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -85,5 +90,41 @@ public final class Api {
 
     public boolean check(String sequencer) {
         return call("POST", "/v1/sequencers/check", "{\"sequencer\":\"" + sequencer + "\"}").json().get("valid").asBoolean();
+    }
+
+    /** Sends a request written out by hand (one the JDK's URI class or HttpClient would refuse to send), and reads the answer. */
+    public Reply raw(String requestHead) {
+        URI uri = URI.create(base);
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.getOutputStream().write(requestHead.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int end = response.indexOf("\r\n\r\n");
+            Map<String, java.util.List<String>> headers = new java.util.HashMap<>();
+            for (String line : response.substring(0, end).split("\r\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0) {
+                    headers.put(line.substring(0, colon), java.util.List.of(line.substring(colon + 1).trim()));
+                }
+            }
+            return new Reply(Integer.parseInt(response.substring(9, 12)), response.substring(end + 4), headers);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A WebSocket listener that completes {@code closed} with the close code the server sends. */
+    public static java.net.http.WebSocket.Listener closer(java.util.concurrent.CompletableFuture<Integer> closed) {
+        return new java.net.http.WebSocket.Listener() {
+            @Override
+            public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket webSocket, int statusCode, String reason) {
+                closed.complete(statusCode);
+                return null;
+            }
+
+            @Override
+            public void onError(java.net.http.WebSocket webSocket, Throwable error) {
+                closed.completeExceptionally(error);
+            }
+        };
     }
 }

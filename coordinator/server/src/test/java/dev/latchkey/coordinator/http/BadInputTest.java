@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.latchkey.testing.DatabaseTest;
 import dev.latchkey.testing.TestDatabase;
+import java.io.IOException;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 
 /** Bad input gets a 4xx problem+json with a stable type, and nothing is stored. */
 class BadInputTest {
@@ -30,6 +34,20 @@ class BadInputTest {
             assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10"), 400, "bad-json");
             assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10000, \"colour\": \"red\"}"), 400, "bad-json");
             assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 5}"), 400, "ttl-out-of-range");
+            // strict JSON: null, trailing data, duplicate keys and coerced types are refused, not guessed at
+            assertProblem(api.call("POST", "/v1/sessions", "null"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/locks/l", "null"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sequencers/check", "null"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/elections/e", "null"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sessions", "{}{}"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10000, \"ttlMs\": 20000}"), 400, "bad-json");
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": \"12000\"}"), 400, "bad-json");
+            assertProblem(api.put("/perm?ephemeral=1&session=x", "x"), 400, "bad-request");
+            // a cross-site form or text/plain POST (sent by browsers without asking) is not JSON
+            assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 10000}", "Content-Type", "text/plain"), 415, "unsupported-media-type");
+            assertProblem(api.call("POST", "/v1/sessions", "ttlMs=10000", "Content-Type", "application/x-www-form-urlencoded"), 415,
+                    "unsupported-media-type");
+            assertProblem(rawGet(api, "/v1/nodes/%?children"), 400, "bad-request");
             assertProblem(api.call("POST", "/v1/sessions", "{\"ttlMs\": 86400000}"), 400, "ttl-out-of-range");
             assertProblem(api.keepAlive("no-such-session"), 404, "session-not-found");
             assertProblem(api.acquire("/l", "no-such-session", "exclusive", 0, 0), 404, "session-not-found");
@@ -44,6 +62,47 @@ class BadInputTest {
             assertThat(h.coordinator.events().currentRevision()).as("no event was written").isEqualTo(before);
             assertThat(api.call("GET", "/v1/nodes?children", null).json().get("children")).isEmpty();
         }
+    }
+
+    /**
+     * A chunked body with no Content-Length that would go on for 400 MiB: the coordinator answers 413
+     * after reading its limit, without reading (or keeping) the rest, and nothing is stored.
+     */
+    @DatabaseTest(only = dev.latchkey.testing.Database.H2)
+    void aChunkedBodyPastTheLimitIsRefusedWhileStreaming(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            URI base = URI.create(h.api.base);
+            long sent = 0;
+            String response;
+            try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+                socket.setSoTimeout(30_000);
+                var out = socket.getOutputStream();
+                var in = socket.getInputStream();
+                out.write(("PUT /v1/nodes/huge HTTP/1.1\r\nHost: " + base.getHost() + "\r\nTransfer-Encoding: chunked\r\n"
+                        + "Content-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                byte[] chunk = new byte[64 * 1024];
+                byte[] head = (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+                try {
+                    while (sent < 400L * 1024 * 1024 && in.available() == 0) {
+                        out.write(head);
+                        out.write(chunk);
+                        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                        sent += chunk.length;
+                    }
+                } catch (IOException closedByTheServer) {
+                    // the server answered and stopped reading: expected
+                }
+                response = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
+            }
+            assertThat(response).startsWith("HTTP/1.1 413");
+            assertThat(sent).as("the client was stopped long before 400 MiB").isLessThan(64L * 1024 * 1024);
+            assertThat(h.api.get("/huge").status()).isEqualTo(404);
+        }
+    }
+
+    /** A request line the JDK's URI class would refuse to build, sent as bytes. */
+    private static Api.Reply rawGet(Api api, String target) {
+        return api.raw("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     }
 
     @DatabaseTest

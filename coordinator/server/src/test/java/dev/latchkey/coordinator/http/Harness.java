@@ -21,8 +21,31 @@ public final class Harness implements AutoCloseable {
     }
 
     public Harness(String url, String user, String password, Coordinator.Settings settings) {
+        this(url, user, password, settings, false);
+    }
+
+    /** A coordinator that requires bearer tokens, with the admin token {@link #BOOTSTRAP} named "bootstrap". */
+    public static Harness withTokens(TestDatabase db) {
+        return new Harness(db.jdbcUrl(), db.user(), db.password(), Coordinator.Settings.defaults(), true);
+    }
+
+    public static final String BOOTSTRAP = "bootstrap-token-for-tests-0123456789";
+
+    /** A coordinator with tokens and these per-identity limits. */
+    public static Harness withLimits(TestDatabase db, Limits limits) {
+        return new Harness(db.jdbcUrl(), db.user(), db.password(), Coordinator.Settings.defaults(), true, limits);
+    }
+
+    private Harness(String url, String user, String password, Coordinator.Settings settings, boolean tokens) {
+        this(url, user, password, settings, tokens, Limits.defaults());
+    }
+
+    private Harness(String url, String user, String password, Coordinator.Settings settings, boolean tokens, Limits limits) {
         this.coordinator = new Coordinator(new StoreConfig(url, user, password, 40), settings);
-        this.http = new HttpApi(coordinator);
+        if (tokens) {
+            coordinator.tokens().ensure("bootstrap", BOOTSTRAP, true);
+        }
+        this.http = new HttpApi(coordinator, tokens, limits);
         int port = http.start("127.0.0.1", 0);
         this.api = new Api("http://127.0.0.1:" + port);
     }

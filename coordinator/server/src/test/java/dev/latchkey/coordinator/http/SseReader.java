@@ -19,9 +19,14 @@ final class SseReader implements AutoCloseable {
     private final Iterator<String> it;
 
     SseReader(String url, String lastEventId) throws Exception {
+        this(url, "Last-Event-ID", lastEventId);
+    }
+
+    /** Opens the stream with one more header (none when {@code value} is null); returns once the server has answered 200. */
+    SseReader(String url, String header, String value) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(2)).header("Accept", "text/event-stream");
-        if (lastEventId != null) {
-            b.header("Last-Event-ID", lastEventId);
+        if (value != null) {
+            b.header(header, value);
         }
         HttpResponse<Stream<String>> response = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofLines());
         if (response.statusCode() != 200) {

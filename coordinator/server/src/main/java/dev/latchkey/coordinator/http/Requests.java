@@ -1,0 +1,163 @@
+package dev.latchkey.coordinator.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.latchkey.coordinator.core.CoordinatorException;
+import dev.latchkey.coordinator.core.CoordinatorException.Problem;
+import dev.latchkey.coordinator.core.Namespace;
+import io.javalin.http.Context;
+import java.util.Locale;
+
+/** Reading requests: strict JSON bodies, bounded body sizes, and the API's path, query and header parameters. */
+final class Requests {
+
+    /**
+     * Strict JSON: unknown fields, trailing data ({@code {}{}}), duplicate keys and type coercion
+     * ({@code "12000"} for a number, {@code null} for a primitive) are refused, not guessed at.
+     */
+    final ObjectMapper json = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
+                    DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .build();
+    /** A body that is not the JSON the call takes. */
+    static final class BadJson extends RuntimeException {
+        BadJson(String message) {
+            super(message);
+        }
+    }
+
+    <T> T body(Context ctx, Class<T> type) {
+        byte[] bytes = bodyBytes(ctx);
+        if (bytes.length == 0) {
+            throw new BadJson("the request needs a JSON body");
+        }
+        requireJsonContentType(ctx);
+        try {
+            T value = json.readValue(bytes, type);
+            if (value == null) {
+                throw new BadJson("the body must be a JSON object, not null");
+            }
+            return value;
+        } catch (java.io.IOException e) {
+            String message = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+            throw new BadJson("the body is not valid JSON for this call: " + message);
+        }
+    }
+
+    /**
+     * JSON bodies must say so: a browser sends a cross-site form or text/plain POST without asking,
+     * but needs the server's permission (a CORS preflight, which this API never grants) for
+     * application/json.
+     */
+    private static void requireJsonContentType(Context ctx) {
+        String type = ctx.contentType();
+        String base = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+        if (!base.equals("application/json") && !(base.startsWith("application/") && base.endsWith("+json"))) {
+            throw new CoordinatorException(Problem.UNSUPPORTED_MEDIA_TYPE, "this call takes a JSON body with Content-Type: application/json, not "
+                    + (type == null ? "none" : "'" + type + "'"));
+        }
+    }
+
+    /** The most a request body may hold: a file's content and room for headers of the JSON around it. */
+    static final int MAX_BODY = Namespace.MAX_CONTENT + 64 * 1024;
+
+    /**
+     * Reads the body, at most {@link #MAX_BODY} bytes of it, whether or not a Content-Length was
+     * sent: a chunked body that goes on is refused with 413 once the limit is passed, without
+     * reading (or keeping) the rest.
+     */
+    static byte[] bodyBytes(Context ctx) {
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > MAX_BODY) {
+            throw tooLarge(declared + " bytes");
+        }
+        try {
+            byte[] bytes = ctx.req().getInputStream().readNBytes(MAX_BODY + 1);
+            if (bytes.length > MAX_BODY) {
+                throw tooLarge("more than " + MAX_BODY + " bytes");
+            }
+            return bytes;
+        } catch (java.io.IOException e) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "the body could not be read: " + e.getMessage());
+        }
+    }
+
+    static CoordinatorException tooLarge(String size) {
+        return new CoordinatorException(Problem.CONTENT_TOO_LARGE, "the body is " + size + "; a request holds at most " + MAX_BODY
+                + " bytes (a file at most " + Namespace.MAX_CONTENT + ")");
+    }
+
+    String toJson(Object value) {
+        try {
+            return json.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String nodePath(Context ctx) {
+        return "/" + ctx.pathParam("path");
+    }
+
+    static Long ifMatch(Context ctx) {
+        String header = ctx.header("If-Match");
+        if (header == null) {
+            return null;
+        }
+        String v = header.trim();
+        if (v.startsWith("W/")) {
+            v = v.substring(2);
+        }
+        v = v.replace("\"", "");
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "If-Match must hold a content generation, not '" + header + "'");
+        }
+    }
+
+    /** A boolean query parameter: absent is false; anything but "true" or "false" is refused, never read as false. */
+    static boolean booleanParam(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null) {
+            return false;
+        }
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new CoordinatorException(Problem.BAD_REQUEST, name + " must be true or false, not '" + v + "'");
+        };
+    }
+
+    static long longParam(Context ctx, String name, long fallback, long min, long max) {
+        String v = ctx.queryParam(name);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            long value = Long.parseLong(v);
+            if (value < min || value > max) {
+                throw new CoordinatorException(Problem.BAD_REQUEST, name + " must be between " + min + " and " + max + ", not " + value);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, name + " must be a number, not '" + v + "'");
+        }
+    }
+
+    static String required(String value, String name) {
+        if (value == null || value.isBlank()) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, name + " is required");
+        }
+        return value;
+    }
+
+    static long orDefault(Long value, long fallback) {
+        return value == null ? fallback : value;
+    }
+}
