@@ -17,6 +17,11 @@ import picocli.CommandLine.Option;
 /** {@code java -jar latchkey-coordinator.jar serve [options]}. */
 @Command(name = "latchkey-coordinator", mixinStandardHelpOptions = true, version = "latchkey-coordinator 0.1.0",
         description = "The Latchkey coordinator: Chubby-style locks, files, watches and election on a SQL database.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done", "1:the coordinator refused or failed the request (the message says why)",
+                "2:usage: a malformed argument, option or path; nothing was sent", "3:busy: the lock or election was not won within --wait",
+                "75:the session expired while the command ran under its lock (the command was stopped)",
+                "*:lock and elect pass their command's exit code through"},
         subcommands = {Main.Serve.class, Main.AfterRestoreCommand.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
                 ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
                 ClientCommands.Elect.class, ClientCommands.Sessions.class, ClientCommands.TokenCommand.class})
@@ -31,6 +36,10 @@ public final class Main implements Callable<Integer> {
 
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new Main());
+        cli.registerConverter(java.time.Duration.class, new dev.latchkey.coordinator.cli.Durations());
+        java.util.Set<String> clientCommands = new java.util.HashSet<>(cli.getSubcommands().keySet());
+        clientCommands.removeAll(java.util.Set.of("serve", "after-restore"));
+        args = ClientCommands.hoistGlobalOptions(args, clientCommands);
         cli.setExpandAtFiles(false); // "put /f @file.txt" means the file's content, not picocli's argument files
         cli.setOut(out);
         cli.setErr(err);

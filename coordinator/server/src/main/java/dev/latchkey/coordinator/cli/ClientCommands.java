@@ -34,6 +34,8 @@ public final class ClientCommands {
 
     /** Exit code for a malformed argument (a path that is not a node path): nothing was sent. */
     public static final int USAGE = 2;
+    /** Exit code when the coordinator refused or failed the request (the message says why). */
+    public static final int ERROR = 1;
     /** Exit code when a lock or an election could not be won within the wait. */
     public static final int BUSY = 3;
     /** Exit code when the session expired while a command ran under its lock (the command is stopped). */
@@ -49,6 +51,10 @@ public final class ClientCommands {
                 description = "bearer token, for a coordinator that requires one (default: $LATCHKEY_TOKEN)")
         String token;
 
+        @Option(names = {"-o", "--output"}, defaultValue = "${env:LATCHKEY_OUTPUT:-text}",
+                description = "text or json (default: ${DEFAULT-VALUE})")
+        Output output;
+
         LatchkeyClient connect() {
             LatchkeyClient client = LatchkeyClient.connect(urls);
             if (token == null || token.isBlank()) {
@@ -60,6 +66,50 @@ public final class ClientCommands {
         }
     }
 
+    /** How results are printed. */
+    public enum Output {
+        text,
+        json
+    }
+
+    /** The options that may come before the subcommand as well as after it (see {@link #hoistGlobalOptions}). */
+    static final java.util.Set<String> GLOBAL_OPTIONS = java.util.Set.of("--server", "--token", "--output", "-o");
+
+    /**
+     * Moves the client options given before the subcommand ({@code latchkey --server URL cat /a})
+     * to just after it, where picocli reads them: global options go on either side, as in etcdctl.
+     */
+    public static String[] hoistGlobalOptions(String[] args, java.util.Set<String> clientCommands) {
+        int command = -1;
+        List<String> hoisted = new java.util.ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+            if (GLOBAL_OPTIONS.contains(name)) {
+                hoisted.add(a);
+                if (!a.contains("=") && i + 1 < args.length) {
+                    hoisted.add(args[++i]);
+                }
+                continue;
+            }
+            if (clientCommands.contains(a)) {
+                command = i;
+            }
+            break;
+        }
+        if (command < 0 || hoisted.isEmpty()) {
+            return args;
+        }
+        List<String> out = new java.util.ArrayList<>();
+        out.add(args[command]);
+        out.addAll(hoisted);
+        out.addAll(List.of(args).subList(command + 1, args.length));
+        return out.toArray(String[]::new);
+    }
+
+    /** JSON for --output json. */
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     abstract static class Base implements Callable<Integer> {
         @CommandLine.Mixin
         Server server = new Server();
@@ -69,6 +119,15 @@ public final class ClientCommands {
 
         PrintWriter out() {
             return spec.commandLine().getOut();
+        }
+
+        boolean json() {
+            return server.output == Output.json;
+        }
+
+        /** Prints a value as one line of JSON. */
+        void printJson(Object value) throws IOException {
+            out().println(JSON.writeValueAsString(value));
         }
 
         @Override
@@ -87,7 +146,7 @@ public final class ClientCommands {
         abstract int run(LatchkeyClient client) throws Exception;
     }
 
-    @Command(name = "ls", description = "Lists a directory.")
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "Lists a directory.")
     public static final class Ls extends Base {
         @Parameters(index = "0", defaultValue = "/", description = "directory (default: /)")
         String path;
@@ -96,8 +155,13 @@ public final class ClientCommands {
         boolean longFormat;
 
         @Override
-        int run(LatchkeyClient client) {
-            for (NodeStat s : client.list(path)) {
+        int run(LatchkeyClient client) throws IOException {
+            List<NodeStat> children = client.list(path);
+            if (json()) {
+                printJson(children);
+                return 0;
+            }
+            for (NodeStat s : children) {
                 String name = s.path().substring(s.path().lastIndexOf('/') + 1) + (s.directory() ? "/" : "");
                 out().println(longFormat ? String.format(Locale.ROOT, "%s %6d %8d %s%s", s.directory() ? "d" : "-",
                         s.contentGeneration(), s.length(), name, s.ephemeral() ? "  (ephemeral " + s.ephemeralSession() + ")" : "") : name);
@@ -106,7 +170,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "cat", description = "Prints a file's contents.")
+    @Command(name = "cat", mixinStandardHelpOptions = true, description = "Prints a file's contents.")
     public static final class Cat extends Base {
         @Parameters(index = "0")
         String path;
@@ -120,7 +184,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "stat", description = "Prints a node's stat as JSON.")
+    @Command(name = "stat", mixinStandardHelpOptions = true, description = "Prints a node's stat as JSON.")
     public static final class Stat extends Base {
         @Parameters(index = "0")
         String path;
@@ -132,7 +196,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "put", description = "Writes a file from an argument, a file (@FILE) or standard input (-).")
+    @Command(name = "put", mixinStandardHelpOptions = true, description = "Writes a file from an argument, a file (@FILE) or standard input (-).")
     public static final class Put extends Base {
         @Parameters(index = "0")
         String path;
@@ -152,13 +216,22 @@ public final class ClientCommands {
         @Override
         int run(LatchkeyClient client) throws IOException {
             if (mkdir) {
-                client.mkdir(path);
+                NodeStat made = client.mkdir(path);
+                if (json()) {
+                    printJson(made);
+                } else {
+                    out().println("created " + path);
+                }
                 return 0;
             }
             byte[] bytes = content.equals("-") ? readAll(System.in)
                     : content.startsWith("@") ? Files.readAllBytes(Path.of(content.substring(1))) : content.getBytes(StandardCharsets.UTF_8);
             NodeStat s = create ? client.create(path, bytes) : client.write(path, bytes, ifGeneration);
-            out().println("generation " + s.contentGeneration());
+            if (json()) {
+                printJson(s);
+            } else {
+                out().println("wrote " + path + ", generation " + s.contentGeneration());
+            }
             return 0;
         }
 
@@ -167,7 +240,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "rm", description = "Deletes a node (a directory must be empty).")
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Deletes a node (a directory must be empty).")
     public static final class Rm extends Base {
         @Parameters(index = "0")
         String path;
@@ -176,13 +249,18 @@ public final class ClientCommands {
         Long ifGeneration;
 
         @Override
-        int run(LatchkeyClient client) {
+        int run(LatchkeyClient client) throws IOException {
             client.delete(path, ifGeneration);
+            if (json()) {
+                printJson(java.util.Map.of("removed", path));
+            } else {
+                out().println("removed " + path);
+            }
             return 0;
         }
     }
 
-    @Command(name = "token", description = "Manages bearer tokens (needs an admin token): create NAME [--admin], list, revoke NAME.")
+    @Command(name = "token", mixinStandardHelpOptions = true, description = "Manages bearer tokens (needs an admin token): create NAME [--admin], list, revoke NAME.")
     public static final class TokenCommand extends Base {
         @Parameters(index = "0", description = "create, list or revoke")
         String action;
@@ -204,6 +282,10 @@ public final class ClientCommands {
                 }
                 case "list" -> {
                     var tokens = client.tokens();
+                    if (json()) {
+                        out().println(tokens.toString());
+                        return 0;
+                    }
                     if (tokens.isEmpty()) {
                         out().println("no tokens");
                     }
@@ -226,17 +308,25 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "sessions", description = "Lists the sessions the coordinator knows.")
+    @Command(name = "sessions", mixinStandardHelpOptions = true, description = "Lists the sessions the coordinator knows.")
     public static final class Sessions extends Base {
         @Override
-        int run(LatchkeyClient client) {
-            client.sessions().forEach(s -> out().printf(Locale.ROOT, "%s  owner=%s  ttl=%dms  remaining=%dms%n", s.get("id").asText(),
+        int run(LatchkeyClient client) throws IOException {
+            var sessions = client.sessions();
+            if (json()) {
+                printJson(sessions);
+                return 0;
+            }
+            if (sessions.isEmpty()) {
+                out().println("no sessions");
+            }
+            sessions.forEach(s -> out().printf(Locale.ROOT, "%s  owner=%s  ttl=%dms  remaining=%dms%n", s.get("id").asText(),
                     s.get("owner").asText(), s.get("ttlMs").asLong(), s.get("remainingMs").asLong()));
             return 0;
         }
     }
 
-    @Command(name = "watch", description = "Prints events under a path as they happen (one line each) until interrupted.")
+    @Command(name = "watch", mixinStandardHelpOptions = true, description = "Prints events under a path as they happen (one line each) until interrupted.")
     public static final class WatchCommand extends Base {
         @Parameters(index = "0", defaultValue = "/")
         String path;
@@ -256,8 +346,16 @@ public final class ClientCommands {
                     return; // --count reached: the rest of this page is not printed
                 }
                 synchronized (this) {
-                    out().printf(Locale.ROOT, "%d %s %s%s%s%n", e.rev(), e.kind(), e.path(), e.detail() == null ? "" : " " + e.detail(),
-                            e.session() == null ? "" : " session=" + e.session());
+                    if (json()) {
+                        try {
+                            out().println(JSON.writeValueAsString(e));
+                        } catch (com.fasterxml.jackson.core.JsonProcessingException notJson) {
+                            throw new IllegalStateException(notJson);
+                        }
+                    } else {
+                        out().printf(Locale.ROOT, "%d %s %s%s%s%n", e.rev(), e.kind(), e.path(), e.detail() == null ? "" : " " + e.detail(),
+                                e.session() == null ? "" : " session=" + e.session());
+                    }
                     out().flush();
                 }
                 if (count > 0) {
@@ -272,10 +370,10 @@ public final class ClientCommands {
 
     /** Runs a command while holding something, like flock: its exit code passes through. */
     abstract static class Holding extends Base {
-        @Option(names = "--wait", defaultValue = "PT87600H", description = "how long to wait, ISO-8601 (e.g. PT30S; default: for ever)")
+        @Option(names = "--wait", defaultValue = "87600h", description = "how long to wait: 500ms, 30s, 2m, 1h (default: for ever)")
         Duration wait;
 
-        @Option(names = "--ttl", defaultValue = "PT12S", description = "session TTL (default: ${DEFAULT-VALUE})")
+        @Option(names = "--ttl", defaultValue = "12s", description = "session TTL (default: ${DEFAULT-VALUE})")
         Duration ttl;
 
         @Parameters(index = "1..*", arity = "1..*", description = "the command to run, after --")
@@ -304,7 +402,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "lock", description = "Runs a command while holding a lock; LATCHKEY_SEQUENCER holds the sequencer.")
+    @Command(name = "lock", mixinStandardHelpOptions = true, description = "Runs a command while holding a lock; LATCHKEY_SEQUENCER holds the sequencer.")
     public static final class Lock extends Holding {
         @Parameters(index = "0", description = "the lock's path")
         String path;
@@ -321,7 +419,7 @@ public final class ClientCommands {
         }
     }
 
-    @Command(name = "elect", description = "Campaigns in an election and runs a command as the leader.")
+    @Command(name = "elect", mixinStandardHelpOptions = true, description = "Campaigns in an election and runs a command as the leader.")
     public static final class Elect extends Holding {
         @Parameters(index = "0", description = "the election's name")
         String name;

@@ -133,4 +133,56 @@ class CommandLineTest {
         assertThat(code[0]).isEqualTo(1);
         assertThat(err.toString()).startsWith("error: ").contains("unreachable");
     }
+
+    private static Run raw(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void everySubcommandAnswersHelpAndTheToolListsItsExitCodes() {
+        for (String command : java.util.List.of("ls", "cat", "stat", "put", "rm", "sessions", "watch", "lock", "elect", "token", "serve",
+                "after-restore")) {
+            Run help = raw(command, "--help");
+            assertThat(help.code()).as(command + " --help: " + help.err()).isZero();
+            assertThat(help.out()).as(command).contains("Usage: latchkey-coordinator " + command);
+        }
+        Run top = raw("--help");
+        assertThat(top.out()).contains("Exit codes:", "3", "busy");
+    }
+
+    @DatabaseTest(only = Database.H2)
+    void globalOptionsGoEitherSideDurationsReadAsWrittenAndSilentCommandsSayWhatTheyDid(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db)) {
+            Run none = raw("--server", h.api.base, "sessions");
+            assertThat(none.code()).as(none.err()).isZero();
+            assertThat(none.out()).isEqualTo("no sessions" + System.lineSeparator());
+
+            Run mkdir = raw("--server=" + h.api.base, "put", "/jobs", "--mkdir");
+            assertThat(mkdir.out()).contains("created /jobs");
+            Run put = raw("put", "/jobs/a", "x", "--server", h.api.base);
+            assertThat(put.out()).contains("wrote /jobs/a, generation 1");
+            Run json = raw("-o", "json", "--server", h.api.base, "ls", "/jobs");
+            assertThat(json.code()).as(json.err()).isZero();
+            assertThat(json.out().trim()).startsWith("[").contains("\"path\":\"/jobs/a\"");
+            assertThat(raw("rm", "/jobs/a", "--server", h.api.base).out()).contains("removed /jobs/a");
+
+            Run lock = raw("--server", h.api.base, "lock", "/jobs/nightly", "--wait", "1s", "--ttl", "2s", "--", "true");
+            assertThat(lock.code()).as(lock.err()).isZero();
+            Run badDuration = raw("--server", h.api.base, "lock", "/jobs/nightly", "--wait", "1 fortnight", "--", "true");
+            assertThat(badDuration.code()).isEqualTo(2);
+            assertThat(badDuration.err()).contains("is not a duration", "500ms");
+
+            try (dev.latchkey.client.LatchkeyClient client = dev.latchkey.client.LatchkeyClient.connect(h.api.base);
+                    dev.latchkey.client.Session holder = client.openSession(dev.latchkey.client.Session.Options.defaults());
+                    dev.latchkey.client.Lease held = holder.acquire("/jobs/nightly", java.time.Duration.ZERO)) {
+                long start = System.nanoTime();
+                Run busy = raw("--server", h.api.base, "lock", "/jobs/nightly", "--wait", "500ms", "--", "true");
+                assertThat(busy.code()).as(busy.err()).isEqualTo(ClientCommands.BUSY);
+                assertThat((System.nanoTime() - start) / 1_000_000).as("waited about the 500 ms asked for").isLessThan(5_000);
+            }
+        }
+    }
 }
