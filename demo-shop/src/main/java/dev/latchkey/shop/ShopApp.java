@@ -286,6 +286,9 @@ public final class ShopApp implements AutoCloseable {
             client.write(SETTINGS, JSON.writeValueAsBytes(next), null);
             ctx.redirect("/admin");
         });
+        web.exception(NoSuchRun.class, (e, ctx) -> ctx.status(404).contentType("application/problem+json").result(
+                "{\"type\":\"https://latchkey.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,\"detail\":"
+                        + JSON.valueToTree(String.valueOf(e.getMessage())) + "}"));
         web.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).contentType("application/problem+json").result(
                 "{\"type\":\"https://latchkey.dev/problems/bad-request\",\"title\":\"Bad request\",\"status\":400,\"detail\":"
                         + JSON.valueToTree(String.valueOf(e.getMessage())) + "}"));
@@ -455,11 +458,24 @@ public final class ShopApp implements AutoCloseable {
     }
 
     private ArenaJobs.Job job(Context ctx) {
-        ArenaJobs.Job job = arenaJobs.get(Long.parseLong(ctx.pathParam("id")));
+        long id;
+        try {
+            id = Long.parseLong(ctx.pathParam("id"));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("an arena run's id is a number, not '" + ctx.pathParam("id") + "'");
+        }
+        ArenaJobs.Job job = arenaJobs.get(id);
         if (job == null) {
-            throw new IllegalArgumentException("no arena run " + ctx.pathParam("id"));
+            throw new NoSuchRun("no arena run " + id);
         }
         return job;
+    }
+
+    /** An arena run that does not exist: 404. */
+    static final class NoSuchRun extends RuntimeException {
+        NoSuchRun(String message) {
+            super(message);
+        }
     }
 
     private void admin(Context ctx) {

@@ -128,6 +128,10 @@ class ShopAppTest {
             assertThat(get(base + "/api/arena/" + id + "/chart.svg", null).body()).startsWith("<svg").contains("coordinator-lock");
             assertThat(get(base + "/arena", null).body()).contains("arena-form", "progress");
             assertThat(post(base + "/api/arena", "application/json", "{\"strategies\":[\"telepathy\"]}", null).statusCode()).isEqualTo(400);
+            HttpResponse<String> missing = get(base + "/api/arena/999999", null);
+            assertThat(missing.statusCode()).isEqualTo(404);
+            assertThat(missing.body()).contains("no arena run 999999");
+            assertThat(get(base + "/api/arena/banana", null).statusCode()).isEqualTo(400);
         }
     }
 

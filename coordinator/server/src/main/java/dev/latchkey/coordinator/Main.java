@@ -116,7 +116,15 @@ public final class Main implements Callable<Integer> {
                 coordinator.tokens().ensure("bootstrap", bootstrap, true);
             }
             HttpApi api = new HttpApi(coordinator, tokens, limits);
-            int actual = api.start(bind, port);
+            int actual;
+            try {
+                actual = api.start(bind, port);
+            } catch (io.javalin.util.JavalinBindException e) {
+                api.close();
+                coordinator.close();
+                spec.commandLine().getErr().printf("error: port %d on %s is in use (another coordinator?); choose another with --port%n", port, bind);
+                return 1;
+            }
             spec.commandLine().getOut().printf("latchkey coordinator listening on http://%s:%d (store: %s)%n", bind, actual,
                     config.jdbcUrl());
             spec.commandLine().getOut().println(tokens ? "authentication: bearer tokens required (admin identity 'bootstrap')"

@@ -174,6 +174,17 @@ class SecurityTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aPortInUseIsNamedWithTheOptionThatChangesIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            StringWriter err = new StringWriter();
+            int code = Main.run(new String[] {"serve", "--port", Integer.toString(taken.getLocalPort()), "--data-dir", dir.toString()},
+                    new PrintWriter(new StringWriter()), new PrintWriter(err, true));
+            assertThat(code).isEqualTo(1);
+            assertThat(err.toString()).contains("port " + taken.getLocalPort(), "is in use", "--port");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void servingBeyondLoopbackWithoutAuthenticationIsRefused(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         StringWriter err = new StringWriter();
         int code = Main.run(new String[] {"serve", "--bind", "0.0.0.0", "--port", "0", "--data-dir", dir.toString()},
