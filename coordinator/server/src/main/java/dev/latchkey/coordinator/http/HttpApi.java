@@ -74,7 +74,7 @@ public final class HttpApi implements AutoCloseable {
                 .description("keep-alives held open until a conflicting request or a third of the TTL").register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
-        this.channel = new SessionChannel(coordinator, requests.json, access);
+        this.channel = new SessionChannel(coordinator, requests.json, access, meter);
         Gauge.builder("latchkey.channels.open", channel, SessionChannel::openChannels).description("open session channels").register(metrics);
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;

@@ -58,10 +58,13 @@ final class SessionChannel {
 
     private final Access access;
 
-    SessionChannel(Coordinator coordinator, ObjectMapper json, Access access) {
+    private final Limits.Meter meter;
+
+    SessionChannel(Coordinator coordinator, ObjectMapper json, Access access, Limits.Meter meter) {
         this.coordinator = coordinator;
         this.json = json;
         this.access = access;
+        this.meter = meter;
     }
 
     /** How many channels are open (a gauge). */
@@ -74,7 +77,9 @@ final class SessionChannel {
             ctx.session.setIdleTimeout(IDLE_TIMEOUT);
             String session = ctx.pathParam("id");
             try {
-                access.requireSession(access.identify(ctx.header("Authorization")), session);
+                var who = access.identify(ctx.header("Authorization"));
+                access.requireSession(who, session);
+                ctx.attribute(Access.IDENTITY, who.name());
             } catch (CoordinatorException e) {
                 ctx.closeSession(e.problem() == Problem.UNAUTHENTICATED ? CLOSE_UNAUTHENTICATED : CLOSE_FORBIDDEN, truncate(e.getMessage()));
                 return;
@@ -100,6 +105,15 @@ final class SessionChannel {
                 return;
             }
             JsonNode request = frame;
+            String identity = ctx.attribute(Access.IDENTITY);
+            try {
+                meter.request(identity == null ? Access.ANONYMOUS.name() : identity); // frames count as requests, as HTTP calls do
+            } catch (Limits.Exceeded e) {
+                ObjectNode refused = json.createObjectNode().put("id", request.get("id").asLong());
+                refused.set("problem", problem(Problem.TOO_MANY, e.getMessage()));
+                send(ctx, refused);
+                return;
+            }
             requests.execute(() -> answer(ctx, request));
         });
         ws.onClose(ctx -> open.remove(ctx));
@@ -121,6 +135,10 @@ final class SessionChannel {
                     .put("status", 500).put("detail", String.valueOf(e.getMessage()));
             reply.set("problem", p);
         }
+        send(ctx, reply);
+    }
+
+    private void send(WsContext ctx, ObjectNode reply) {
         Object lock = open.get(ctx);
         if (lock == null) {
             return; // the channel closed meanwhile: the client retries over a new channel or HTTP

@@ -157,6 +157,35 @@ class SecurityTest {
         }
     }
 
+    /** Session-channel frames count against the identity's request rate, as HTTP calls do. */
+    @DatabaseTest(only = Database.H2)
+    void channelFramesAreMeteredLikeRequests(TestDatabase db) throws Exception {
+        try (Harness h = Harness.withLimits(db, new Limits(100, 10, 20)); HttpClient http = HttpClient.newHttpClient()) {
+            String gina = token(h.api, "gina", false);
+            String session = h.api.call("POST", "/v1/sessions", "{\"ttlMs\":10000}", bearer(gina)).json().get("id").asText();
+            java.util.concurrent.ConcurrentLinkedQueue<String> replies = new java.util.concurrent.ConcurrentLinkedQueue<>();
+            java.util.concurrent.CountDownLatch all = new java.util.concurrent.CountDownLatch(60);
+            java.net.http.WebSocket socket = http.newWebSocketBuilder().header("Authorization", "Bearer " + gina)
+                    .buildAsync(URI.create(h.api.base.replaceFirst("^http", "ws") + "/v1/sessions/" + session + "/channel"),
+                            new java.net.http.WebSocket.Listener() {
+                                @Override
+                                public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket ws, CharSequence data, boolean last) {
+                                    replies.add(data.toString());
+                                    all.countDown();
+                                    ws.request(1);
+                                    return null;
+                                }
+                            }).get(5, TimeUnit.SECONDS);
+            for (int i = 1; i <= 60; i++) {
+                socket.sendText("{\"id\":" + i + ",\"op\":\"keepalive\"}", true).get(5, TimeUnit.SECONDS);
+            }
+            assertThat(all.await(20, TimeUnit.SECONDS)).as("every frame was answered").isTrue();
+            assertThat(replies).anyMatch(r -> r.contains("\"ok\""));
+            assertThat(replies).anyMatch(r -> r.contains("too-many"));
+            socket.abort();
+        }
+    }
+
     /** DNS rebinding: a page whose name now resolves to 127.0.0.1 still sends its own name as Host. */
     @DatabaseTest(only = Database.H2)
     void withoutAuthenticationOnlyRequestsAddressedToLoopbackAreAnswered(TestDatabase db) {
