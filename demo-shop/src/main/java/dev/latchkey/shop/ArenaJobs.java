@@ -51,7 +51,28 @@ final class ArenaJobs {
         this.arena = arena;
     }
 
-    Job start(List<Arena.Round> rounds) {
+    /** Runs waiting or running at once, at most; more are refused until one ends. */
+    static final int MAX_PENDING = 8;
+    /** Finished runs kept for their results; older ones are forgotten. */
+    static final int KEEP_FINISHED = 100;
+
+    /** Too many runs are waiting already. */
+    static final class Busy extends RuntimeException {
+        Busy(String message) {
+            super(message);
+        }
+    }
+
+    synchronized Job start(List<Arena.Round> rounds) {
+        long pending = jobs.values().stream().filter(j -> j.status.equals("queued") || j.status.equals("running")).count();
+        if (pending >= MAX_PENDING) {
+            throw new Busy(pending + " arena runs are waiting or running; start another when one ends");
+        }
+        List<Long> finished = jobs.values().stream().filter(j -> !j.status.equals("queued") && !j.status.equals("running"))
+                .map(j -> j.id).sorted().toList();
+        for (int i = 0; i < finished.size() - KEEP_FINISHED + 1; i++) {
+            jobs.remove(finished.get(i));
+        }
         Job job = new Job(ids.incrementAndGet(), rounds);
         jobs.put(job.id, job);
         Thread.ofVirtual().name("arena-" + job.id).start(() -> {
@@ -69,6 +90,11 @@ final class ArenaJobs {
             }
         });
         return job;
+    }
+
+    /** How many runs are known (waiting, running or kept). */
+    int size() {
+        return jobs.size();
     }
 
     Job get(long id) {

@@ -156,6 +156,11 @@ public final class ShopApp implements AutoCloseable {
         return restockElection.isLeader();
     }
 
+    /** How many arena runs the shop knows (waiting, running or kept for their results). */
+    int arenaRuns() {
+        return arenaJobs.size();
+    }
+
     public JsonNode settings() {
         return settings;
     }
@@ -427,34 +432,99 @@ public final class ShopApp implements AutoCloseable {
         ctx.html(Html.page("Arena", settings.path("banner").asText(), body));
     }
 
+    /** What POST /api/arena takes; every member may be left out (all strategies, JDBC, 64 buyers, 1 item, no payment time). */
+    record ArenaRequest(List<String> strategies, List<String> impls, Integer buyers, Integer stock, List<Long> paymentMs) {
+    }
+
+    /** Strict JSON for the API: no unknown members, trailing data, duplicate keys or coerced types. */
+    static final com.fasterxml.jackson.databind.ObjectMapper STRICT = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
+                    com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS,
+                    com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .build();
+
+    /** The largest arena request body read. */
+    static final int MAX_ARENA_BODY = 16 * 1024;
+
     private void startArena(Context ctx) throws Exception {
-        JsonNode req = JSON.readTree(ctx.body());
+        String type = ctx.contentType() == null ? "" : ctx.contentType().split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+        if (!type.equals("application/json")) {
+            ctx.status(415).contentType("application/problem+json").result(problem("unsupported-media-type", "Unsupported media type", 415,
+                    "POST /api/arena takes a JSON body with Content-Type: application/json"));
+            return;
+        }
+        byte[] body = ctx.req().getInputStream().readNBytes(MAX_ARENA_BODY + 1);
+        if (body.length > MAX_ARENA_BODY) {
+            ctx.status(413).contentType("application/problem+json").result(problem("content-too-large", "Content too large", 413,
+                    "an arena request is at most " + MAX_ARENA_BODY + " bytes"));
+            return;
+        }
+        ArenaRequest req;
+        try {
+            req = STRICT.readValue(body, ArenaRequest.class);
+        } catch (java.io.IOException e) {
+            String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new IllegalArgumentException("the body is not an arena request: " + why);
+        }
+        if (req == null) {
+            throw new IllegalArgumentException("the body must be a JSON object, not null");
+        }
         List<Strategy> strategies = new ArrayList<>();
-        req.path("strategies").forEach(s -> strategies.add(Strategy.parse(s.asText())));
+        for (String s : orEmpty(req.strategies())) {
+            strategies.add(Strategy.parse(required(s, "a strategy")));
+        }
         if (strategies.isEmpty()) {
             strategies.addAll(Arrays.asList(Strategy.values()));
         }
         List<Long> payments = new ArrayList<>();
-        req.path("paymentMs").forEach(p -> payments.add(p.asLong()));
+        for (Long p : orEmpty(req.paymentMs())) {
+            if (p == null || p < 0 || p > MAX_PAYMENT_MS) {
+                throw new IllegalArgumentException("each paymentMs is between 0 and " + MAX_PAYMENT_MS + ", not " + p);
+            }
+            payments.add(p);
+        }
         if (payments.isEmpty()) {
             payments.add(0L);
         }
         List<Arena.Impl> impls = new ArrayList<>();
-        req.path("impls").forEach(i -> {
-            Arena.Impl impl = Arena.Impl.parse(i.asText());
+        for (String i : orEmpty(req.impls())) {
+            Arena.Impl impl = Arena.Impl.parse(required(i, "an implementation"));
             if (!impls.contains(impl)) {
                 impls.add(impl);
             }
-        });
+        }
         if (impls.isEmpty()) {
             impls.add(Arena.Impl.JDBC);
         }
-        List<Arena.Round> rounds = ArenaJobs.rounds(strategies, impls, req.path("buyers").asInt(64), req.path("stock").asInt(1), payments);
+        List<Arena.Round> rounds = ArenaJobs.rounds(strategies, impls, req.buyers() == null ? 64 : req.buyers(),
+                req.stock() == null ? 1 : req.stock(), payments);
         if (rounds.size() > 50) {
             throw new IllegalArgumentException("at most 50 rounds per run, not " + rounds.size());
         }
-        ArenaJobs.Job job = arenaJobs.start(rounds);
+        ArenaJobs.Job job;
+        try {
+            job = arenaJobs.start(rounds);
+        } catch (ArenaJobs.Busy e) {
+            ctx.status(429).header("Retry-After", "5").contentType("application/problem+json").result(problem("too-many", "Too many requests",
+                    429, e.getMessage()));
+            return;
+        }
         ctx.status(202).json(Map.of("id", job.id, "status", job.status));
+    }
+
+    private static <T> List<T> orEmpty(List<T> list) {
+        return list == null ? List.of() : list;
+    }
+
+    private static byte[] problem(String type, String title, int status, String detail) throws java.io.IOException {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("type", "https://latchkey.dev/problems/" + type);
+        p.put("title", title);
+        p.put("status", status);
+        p.put("detail", detail);
+        return JSON.writeValueAsBytes(p);
     }
 
     private ArenaJobs.Job job(Context ctx) {

@@ -40,8 +40,10 @@ public final class LatchkeyClient implements AutoCloseable {
     private final Duration connectTimeout;
     /** "Bearer <token>", or null on a coordinator without authentication. */
     private final String authorization;
+    /** The TLS context for https:// coordinators, or null for the JDK's default (its own CAs). */
+    private final javax.net.ssl.SSLContext tls;
 
-    private LatchkeyClient(List<URI> servers, Duration connectTimeout, Duration requestTimeout, String token) {
+    private LatchkeyClient(List<URI> servers, Duration connectTimeout, Duration requestTimeout, String token, javax.net.ssl.SSLContext tls) {
         if (servers.isEmpty()) {
             throw new IllegalArgumentException("at least one coordinator URL is needed");
         }
@@ -50,7 +52,9 @@ public final class LatchkeyClient implements AutoCloseable {
         this.connectTimeout = connectTimeout;
         this.authorization = token == null || token.isBlank() ? null : "Bearer " + token.trim();
         // HTTP/1.1 with keep-alive: the coordinator speaks nothing else, and asking for an h2c upgrade costs every request
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout).build();
+        this.tls = tls;
+        HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout);
+        this.http = (tls == null ? builder : builder.sslContext(tls)).build();
     }
 
     /** A client for these coordinators (e.g. {@code http://127.0.0.1:7700}), tried in turn. */
@@ -63,7 +67,7 @@ public final class LatchkeyClient implements AutoCloseable {
                 }
             }
         }
-        return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30), null);
+        return new LatchkeyClient(uris, Duration.ofSeconds(2), Duration.ofSeconds(30), null, null);
     }
 
     /**
@@ -71,7 +75,16 @@ public final class LatchkeyClient implements AutoCloseable {
      * the coordinator acts for (sessions opened through this client belong to it).
      */
     public LatchkeyClient withToken(String token) {
-        return new LatchkeyClient(servers, connectTimeout, requestTimeout, token);
+        return new LatchkeyClient(servers, connectTimeout, requestTimeout, token, tls);
+    }
+
+    /**
+     * The same coordinators over TLS with this context: one that trusts the coordinator's CA, and
+     * for mutual TLS presents this client's certificate (see {@link Tls#context}). The token, if
+     * any, is kept.
+     */
+    public LatchkeyClient withTls(javax.net.ssl.SSLContext context) {
+        return new LatchkeyClient(servers, connectTimeout, requestTimeout, authorization == null ? null : authorization.substring(7), context);
     }
 
     /** The value of the Authorization header this client sends, if any. */
@@ -114,9 +127,14 @@ public final class LatchkeyClient implements AutoCloseable {
 
     public List<NodeStat> list(String path) {
         String p = NodePath.require(path).equals("/") ? "" : path;
-        JsonNode children = send("GET", "/v1/nodes" + p + "?children", null, Map.of(), Duration.ZERO).json().get("children");
         List<NodeStat> out = new ArrayList<>();
-        children.forEach(c -> out.add(JSON.convertValue(c, NodeStat.class)));
+        String after = null;
+        do { // page by page, as the coordinator hands them out
+            JsonNode page = send("GET", "/v1/nodes" + p + "?children" + (after == null ? "" : "&after=" + encode(after)), null, Map.of(),
+                    Duration.ZERO).json();
+            page.get("children").forEach(c -> out.add(JSON.convertValue(c, NodeStat.class)));
+            after = page.hasNonNull("next") ? page.get("next").asText() : null;
+        } while (after != null);
         return out;
     }
 
@@ -140,6 +158,37 @@ public final class LatchkeyClient implements AutoCloseable {
         send("DELETE", nodes(path), null, headers, Duration.ZERO);
     }
 
+    /**
+     * Ends a session by id: its locks are released and its ephemeral nodes deleted. Only the
+     * identity that opened it may, or an admin (to end a session whose client is stuck).
+     */
+    public void closeSession(String id) {
+        send("DELETE", "/v1/sessions/" + encode(id), null, Map.of(), Duration.ZERO);
+    }
+
+    /** The ACL in force at a path, permission by permission. */
+    public NodeAcl acl(String path) {
+        return parse(send("GET", acls(path), null, Map.of(), Duration.ZERO).bodyText(), NodeAcl.class);
+    }
+
+    /**
+     * Sets the ACL names a node carries (each the name of a file in {@code /acl}; {@code null}
+     * inherits from the parent); needs the admin permission there.
+     */
+    public NodeAcl setAcl(String path, String read, String write, String lock, String admin) {
+        Map<String, String> body = new java.util.LinkedHashMap<>();
+        body.put("read", read);
+        body.put("write", write);
+        body.put("lock", lock);
+        body.put("admin", admin);
+        return parse(send("PUT", acls(path), json(body), Map.of("Content-Type", "application/json"), Duration.ZERO).bodyText(),
+                NodeAcl.class);
+    }
+
+    private static String acls(String path) {
+        return "/v1/acls" + (NodePath.require(path).equals("/") ? "" : path);
+    }
+
     /** Whether the coordinator still counts this sequencer's grant as held. */
     public boolean check(Sequencer sequencer) {
         return send("POST", "/v1/sequencers/check", json(Map.of("sequencer", sequencer.encode())), Map.of(), Duration.ZERO)
@@ -153,8 +202,23 @@ public final class LatchkeyClient implements AutoCloseable {
 
     /** The sessions the coordinator knows. */
     public JsonNode sessions() {
-        return send("GET", "/v1/sessions", null, Map.of(), Duration.ZERO).json();
+        com.fasterxml.jackson.databind.node.ArrayNode all = JSON.createArrayNode();
+        String after = null;
+        do { // page by page: the next page's key is in the Link header
+            Response r = send("GET", "/v1/sessions" + (after == null ? "" : "?after=" + encode(after)), null, Map.of(), Duration.ZERO);
+            r.json().forEach(all::add);
+            after = null;
+            String link = r.headers().get("link");
+            if (link != null) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("[?&]after=([^&>]*)").matcher(link);
+                if (m.find()) {
+                    after = java.net.URLDecoder.decode(m.group(1), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            }
+        } while (after != null);
+        return all;
     }
+
 
     /** Makes a bearer token for a new identity (this client's token must be an admin's); returns the token, shown only now. */
     public String createToken(String name, boolean admin) {
@@ -163,7 +227,14 @@ public final class LatchkeyClient implements AutoCloseable {
 
     /** The identities that have tokens: [{"name", "admin"}]. */
     public JsonNode tokens() {
-        return send("GET", "/v1/tokens", null, Map.of(), Duration.ZERO).json().get("tokens");
+        com.fasterxml.jackson.databind.node.ArrayNode all = JSON.createArrayNode();
+        String after = null;
+        do {
+            JsonNode page = send("GET", "/v1/tokens" + (after == null ? "" : "?after=" + encode(after)), null, Map.of(), Duration.ZERO).json();
+            page.get("tokens").forEach(all::add);
+            after = page.hasNonNull("next") ? page.get("next").asText() : null;
+        } while (after != null);
+        return all;
     }
 
     /** Revokes an identity's token: it stops working within two seconds on every coordinator. */

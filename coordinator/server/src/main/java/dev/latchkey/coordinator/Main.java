@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
                 "*:lock and elect pass their command's exit code through"},
         subcommands = {Main.Serve.class, Main.AfterRestoreCommand.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
                 ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
-                ClientCommands.Elect.class, ClientCommands.Sessions.class, ClientCommands.TokenCommand.class})
+                ClientCommands.Elect.class, ClientCommands.Sessions.class, ClientCommands.TokenCommand.class,
+                ClientCommands.AclCommand.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -82,6 +83,28 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--insecure", description = "serve without authentication on an address other than loopback (not advised)")
         boolean insecure;
 
+        @Option(names = "--tls-cert", defaultValue = "${env:LATCHKEY_TLS_CERT}",
+                description = "PEM certificate chain: serve HTTPS (and wss:// for the session channel); reloaded when it changes")
+        Path tlsCert;
+
+        @Option(names = "--tls-key", defaultValue = "${env:LATCHKEY_TLS_KEY}", description = "PEM private key of --tls-cert (PKCS#8, or RSA PKCS#1)")
+        Path tlsKey;
+
+        @Option(names = "--tls-client-ca", defaultValue = "${env:LATCHKEY_TLS_CLIENT_CA}",
+                description = "PEM CA certificate(s): require client certificates signed by them (mutual TLS); a request without a token "
+                        + "acts for its certificate's subject common name")
+        Path tlsClientCa;
+
+        @Option(names = "--tls-admin", split = ",", description = "certificate common name(s) that are admin identities (with --tls-client-ca)")
+        java.util.Set<String> tlsAdmins = new java.util.HashSet<>();
+
+        @Option(names = "--max-connections", defaultValue = "10000", description = "open connections in all (default: ${DEFAULT-VALUE})")
+        int maxConnections;
+
+        @Option(names = "--max-connections-per-address", defaultValue = "2000",
+                description = "open connections from one client address (default: ${DEFAULT-VALUE})")
+        int maxConnectionsPerAddress;
+
         @Option(names = "--max-sessions-per-identity", defaultValue = "50000", description = "live sessions one identity may hold (default: ${DEFAULT-VALUE})")
         int maxSessions;
 
@@ -98,15 +121,18 @@ public final class Main implements Callable<Integer> {
             }
             String bootstrap = bootstrapToken();
             boolean tokens = bootstrap != null;
-            if (!tokens && !insecure && !isLoopback(bind)) {
+            dev.latchkey.coordinator.http.TlsConfig tls = tls();
+            boolean mutual = tls != null && tls.mutual();
+            if (!tokens && !mutual && !insecure && !isLoopback(bind)) {
                 spec.commandLine().getErr().printf("error: refusing to serve on %s without authentication: anyone who can reach it could "
-                        + "act for any session. Give --bootstrap-token-file (or $LATCHKEY_BOOTSTRAP_TOKEN), bind to 127.0.0.1, "
-                        + "or pass --insecure.%n", bind);
+                        + "act for any session. Give --bootstrap-token-file (or $LATCHKEY_BOOTSTRAP_TOKEN) or --tls-client-ca, "
+                        + "bind to 127.0.0.1, or pass --insecure.%n", bind);
                 return ClientCommands.USAGE;
             }
             dev.latchkey.coordinator.http.Limits limits;
             try {
-                limits = new dev.latchkey.coordinator.http.Limits(maxSessions, maxWatches, maxRequestsPerSecond);
+                limits = new dev.latchkey.coordinator.http.Limits(maxSessions, maxWatches, maxRequestsPerSecond, maxConnections,
+                        maxConnectionsPerAddress);
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
@@ -115,7 +141,7 @@ public final class Main implements Callable<Integer> {
             if (tokens) {
                 coordinator.tokens().ensure("bootstrap", bootstrap, true);
             }
-            HttpApi api = new HttpApi(coordinator, tokens, limits);
+            HttpApi api = new HttpApi(coordinator, tokens, limits, tls);
             int actual;
             try {
                 actual = api.start(bind, port);
@@ -125,9 +151,10 @@ public final class Main implements Callable<Integer> {
                 spec.commandLine().getErr().printf("error: port %d on %s is in use (another coordinator?); choose another with --port%n", port, bind);
                 return 1;
             }
-            spec.commandLine().getOut().printf("latchkey coordinator listening on http://%s:%d (store: %s)%n", bind, actual,
+            spec.commandLine().getOut().printf("latchkey coordinator listening on %s://%s:%d (store: %s)%n", api.scheme(), bind, actual,
                     config.jdbcUrl());
-            spec.commandLine().getOut().println(tokens ? "authentication: bearer tokens required (admin identity 'bootstrap')"
+            spec.commandLine().getOut().println(tokens || mutual ? "authentication: " + (tokens ? "bearer tokens (admin identity 'bootstrap')" : "")
+                    + (tokens && mutual ? " or " : "") + (mutual ? "client certificates (identity = subject CN)" : "")
                     : "authentication: none; " + (isLoopback(bind) ? "serving on loopback only" : "--insecure: anyone who reaches it may act"));
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -137,6 +164,25 @@ public final class Main implements Callable<Integer> {
             }));
             stopped.await();
             return 0;
+        }
+
+        private dev.latchkey.coordinator.http.TlsConfig tls() {
+            if (tlsCert == null && tlsKey == null) {
+                if (tlsClientCa != null) {
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--tls-client-ca needs --tls-cert and --tls-key");
+                }
+                return null;
+            }
+            if (tlsCert == null || tlsKey == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "TLS needs both --tls-cert and --tls-key");
+            }
+            var tls = new dev.latchkey.coordinator.http.TlsConfig(tlsCert, tlsKey, tlsClientCa, tlsAdmins);
+            try {
+                tls.context(); // a clear message now rather than a failed handshake later
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            return tls;
         }
 
         private String bootstrapToken() throws java.io.IOException {

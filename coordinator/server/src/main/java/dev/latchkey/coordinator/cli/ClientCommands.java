@@ -55,8 +55,24 @@ public final class ClientCommands {
                 description = "text or json (default: ${DEFAULT-VALUE})")
         Output output;
 
+        @Option(names = "--cacert", defaultValue = "${env:LATCHKEY_CACERT}",
+                description = "PEM CA certificate(s) to trust for an https:// coordinator (default: $LATCHKEY_CACERT, else the JDK's CAs)")
+        java.nio.file.Path cacert;
+
+        @Option(names = "--cert", defaultValue = "${env:LATCHKEY_CERT}",
+                description = "PEM client certificate, for a coordinator that asks for one (mutual TLS; default: $LATCHKEY_CERT)")
+        java.nio.file.Path cert;
+
+        @Option(names = "--key", defaultValue = "${env:LATCHKEY_KEY}", description = "PEM private key of --cert (default: $LATCHKEY_KEY)")
+        java.nio.file.Path key;
+
         LatchkeyClient connect() {
             LatchkeyClient client = LatchkeyClient.connect(urls);
+            if (cacert != null || cert != null || key != null) {
+                LatchkeyClient secured = client.withTls(dev.latchkey.client.Tls.context(cacert, cert, key));
+                client.close();
+                client = secured;
+            }
             if (token == null || token.isBlank()) {
                 return client;
             }
@@ -73,7 +89,8 @@ public final class ClientCommands {
     }
 
     /** The options that may come before the subcommand as well as after it (see {@link #hoistGlobalOptions}). */
-    static final java.util.Set<String> GLOBAL_OPTIONS = java.util.Set.of("--server", "--token", "--output", "-o");
+    static final java.util.Set<String> GLOBAL_OPTIONS = java.util.Set.of("--server", "--token", "--output", "-o", "--cacert", "--cert",
+            "--key");
 
     /**
      * Moves the client options given before the subcommand ({@code latchkey --server URL cat /a})
@@ -191,7 +208,10 @@ public final class ClientCommands {
 
         @Override
         int run(LatchkeyClient client) throws Exception {
-            out().println(new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(client.stat(path)));
+            var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            com.fasterxml.jackson.databind.node.ObjectNode stat = mapper.valueToTree(client.stat(path));
+            stat.set("acl", mapper.valueToTree(client.acl(path).acl())); // the effective ACL, and where each permission is set
+            out().println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(stat));
             return 0;
         }
     }
@@ -305,6 +325,47 @@ public final class ClientCommands {
                 throw new IllegalArgumentException(action + " needs the identity's name");
             }
             return name;
+        }
+    }
+
+    @Command(name = "acl", mixinStandardHelpOptions = true, description = {
+            "Shows or sets a node's ACL: get PATH, or set PATH [--read NAME] [--write NAME] [--lock NAME] [--admin NAME].",
+            "Each NAME is a file in /acl listing identities, one per line ('*' for everyone); a permission not set is inherited."})
+    public static final class AclCommand extends Base {
+        @Parameters(index = "0", description = "get or set")
+        String action;
+
+        @Parameters(index = "1", description = "the node's path")
+        String path;
+
+        @Option(names = "--read", description = "the ACL that may read the node (and watch it)")
+        String read;
+
+        @Option(names = "--write", description = "the ACL that may write, create under and delete it")
+        String write;
+
+        @Option(names = "--lock", description = "the ACL that may lock it (and campaign there)")
+        String lock;
+
+        @Option(names = "--admin", description = "the ACL that may change these names")
+        String admin;
+
+        @Override
+        int run(LatchkeyClient client) throws IOException {
+            dev.latchkey.client.NodeAcl acl = switch (action) {
+                case "get" -> client.acl(path);
+                case "set" -> client.setAcl(path, read, write, lock, admin);
+                default -> throw new IllegalArgumentException("unknown action '" + action + "' (get, set)");
+            };
+            if (json()) {
+                printJson(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(acl));
+                return 0;
+            }
+            out().println(acl.path() + "  (ACL generation " + acl.aclGeneration() + ")");
+            acl.acl().forEach((permission, entry) -> out().printf(Locale.ROOT, "%-6s %s%n", permission, entry.acl() == null
+                    ? (permission.equals("admin") ? "default: admin identities only" : "default: every identity")
+                    : "/acl/" + entry.acl() + "  (set at " + entry.setAt() + ")"));
+            return 0;
         }
     }
 

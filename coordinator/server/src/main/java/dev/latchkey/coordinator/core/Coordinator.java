@@ -40,12 +40,17 @@ public final class Coordinator implements AutoCloseable {
     private final Elections elections;
     private final Reaper reaper;
     private final Tokens tokens;
+    private final Acls acls;
 
     public Coordinator(StoreConfig config, Settings settings) {
         this.store = Store.open(config);
         this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password(),
                 (int) Math.min(settings.eventRetention(), RECENT_EVENTS_IN_MEMORY));
-        store.onCommit(hub::offerCommitted); // this coordinator's commits reach its waiters and watchers without a re-read
+        this.acls = new Acls(store);
+        store.onCommit(events -> { // this coordinator's commits reach its waiters and watchers without a re-read
+            acls.onCommitted(events);
+            hub.offerCommitted(events);
+        });
         store.outageThreshold(settings.outageThreshold());
         this.sessions = new Sessions(store);
         this.namespace = new Namespace(store);
@@ -54,6 +59,10 @@ public final class Coordinator implements AutoCloseable {
         this.elections = new Elections(namespace, locks);
         this.tokens = new Tokens(store);
         this.reaper = new Reaper(store, settings.reaperInterval(), settings.outageThreshold(), settings.eventRetention());
+    }
+
+    public Acls acls() {
+        return acls;
     }
 
     public Tokens tokens() {

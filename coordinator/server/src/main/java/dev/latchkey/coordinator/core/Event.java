@@ -23,6 +23,8 @@ public record Event(long rev, String path, Kind kind, String detail, String sess
         /** Someone queued for the lock at {@code path} that others hold. */
         CONFLICTING_LOCK_REQUEST,
         /** The session in {@code session} expired; {@code path} is "/". */
-        SESSION_EXPIRED
+        SESSION_EXPIRED,
+        /** The ACL names the node at {@code path} carries were set; {@code detail} is its new ACL generation. */
+        ACL_CHANGED
     }
 }

@@ -64,7 +64,13 @@ public final class Namespace {
     }
 
     public List<Stat> children(String path) {
+        return children(path, null, Page.MAX).items();
+    }
+
+    /** Up to {@code limit} children of a directory in path order, after the child path {@code after} ({@code null}: from the first). */
+    public Page<Stat> children(String path, String after, int limit) {
         Paths.require(path);
+        int n = Math.max(1, Math.min(limit, Page.MAX));
         return store.read(c -> {
             var dsl = store.dsl(c);
             if (!path.equals("/")) {
@@ -76,7 +82,10 @@ public final class Namespace {
                     throw new CoordinatorException(Problem.NOT_A_DIRECTORY, "'" + path + "' is a file");
                 }
             }
-            return dsl.select().from(NODE).where(NODE_PARENT.eq(path)).orderBy(NODE_PATH).fetch(Namespace::stat);
+            var rows = dsl.select().from(NODE).where(NODE_PARENT.eq(path))
+                    .and(after == null ? org.jooq.impl.DSL.noCondition() : NODE_PATH.gt(after)).orderBy(NODE_PATH).limit(n + 1)
+                    .fetch(Namespace::stat);
+            return Page.of(rows, n, Stat::path);
         });
     }
 
@@ -175,6 +184,7 @@ public final class Namespace {
         tx.dsl().deleteFrom(HOLDER).where(HOLDER_PATH.eq(path)).execute();
         tx.dsl().deleteFrom(WAITER).where(WAITER_PATH.eq(path)).execute();
         tx.dsl().deleteFrom(NODE).where(NODE_PATH.eq(path)).execute();
+        tx.dsl().deleteFrom(ACL).where(ACL_PATH.eq(path)).execute(); // a node made again here inherits, as a new one does
         tx.emit(path, Event.Kind.NODE_DELETED, null, null);
         tx.emit(Paths.parent(path), Event.Kind.CHILD_REMOVED, Paths.name(path), null);
     }

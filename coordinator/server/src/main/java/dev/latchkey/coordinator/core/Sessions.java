@@ -155,10 +155,18 @@ public final class Sessions implements AutoCloseable {
     }
 
     public List<Info> list() {
+        return list(null, Page.MAX).items();
+    }
+
+    /** Up to {@code limit} sessions in id order, after the id {@code after} ({@code null}: from the first). */
+    public Page<Info> list(String after, int limit) {
+        int n = Math.max(1, Math.min(limit, Page.MAX));
         return store.readAt((dsl, now) -> {
-            return dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION).orderBy(SESSION_CREATED)
+            var rows = dsl.select(SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES).from(SESSION)
+                    .where(after == null ? org.jooq.impl.DSL.noCondition() : SESSION_ID.gt(after)).orderBy(SESSION_ID).limit(n + 1)
                     .fetch(r -> new Info(r.get(SESSION_ID), r.get(SESSION_OWNER), r.get(SESSION_TTL), r.get(SESSION_EXPIRES),
                             Math.max(0, r.get(SESSION_EXPIRES) - now)));
+            return Page.of(rows, n, Info::id);
         });
     }
 

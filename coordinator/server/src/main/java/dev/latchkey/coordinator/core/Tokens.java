@@ -90,8 +90,15 @@ public final class Tokens {
 
     /** The names of the tokens, with whether each is an admin. */
     public List<Identity> list() {
-        return store.read(c -> store.dsl(c).select(TOKEN_NAME, TOKEN_ADMIN).from(TOKEN).orderBy(TOKEN_NAME)
-                .fetch(r -> new Identity(r.value1(), Boolean.TRUE.equals(r.value2()))));
+        return list(null, Page.MAX).items();
+    }
+
+    /** Up to {@code limit} identities in name order, after the name {@code after} ({@code null}: from the first). */
+    public Page<Identity> list(String after, int limit) {
+        int n = Math.max(1, Math.min(limit, Page.MAX));
+        return store.read(c -> Page.of(store.dsl(c).select(TOKEN_NAME, TOKEN_ADMIN).from(TOKEN)
+                .where(after == null ? org.jooq.impl.DSL.noCondition() : TOKEN_NAME.gt(after)).orderBy(TOKEN_NAME).limit(n + 1)
+                .fetch(r -> new Identity(r.value1(), Boolean.TRUE.equals(r.value2()))), n, Identity::name));
     }
 
     /** The identity a token names; empty for a token nobody made (or that was revoked). */

@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.http;
 
+import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
@@ -21,39 +22,83 @@ final class Access {
     /** Everyone, on a coordinator that runs without authentication. */
     static final Identity ANONYMOUS = new Identity(Sessions.ANONYMOUS, true);
 
+    /** Where the servlet container keeps a TLS client's verified certificate chain. */
+    static final String CERTIFICATES = "jakarta.servlet.request.X509Certificate";
+
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}");
+
     private final Coordinator coordinator;
     private final boolean tokensRequired;
+    private final boolean certificates;
+    private final java.util.Set<String> certificateAdmins;
 
     Access(Coordinator coordinator, boolean tokensRequired) {
-        this.coordinator = coordinator;
-        this.tokensRequired = tokensRequired;
+        this(coordinator, tokensRequired, null);
     }
 
-    boolean tokensRequired() {
-        return tokensRequired;
+    /** With mutual TLS ({@code tls.mutual()}) a request without a token acts for its client certificate's common name. */
+    Access(Coordinator coordinator, boolean tokensRequired, TlsConfig tls) {
+        this.coordinator = coordinator;
+        this.tokensRequired = tokensRequired;
+        this.certificates = tls != null && tls.mutual();
+        this.certificateAdmins = tls == null ? java.util.Set.of() : tls.admins();
+    }
+
+    /** Whether requests must say who they are (a bearer token, or a client certificate): if not, everyone is the anonymous admin. */
+    boolean authRequired() {
+        return tokensRequired || certificates;
     }
 
     /** Who the request acts for, as the filter found it (or found now). */
     Identity of(io.javalin.http.Context ctx) {
         Identity who = ctx.attribute(IDENTITY);
-        return who == null ? identify(ctx.header("Authorization")) : who;
+        return who == null ? identify(ctx.header("Authorization"), ctx.req().getAttribute(CERTIFICATES)) : who;
     }
 
-    /** The identity an {@code Authorization} header names; refuses (401) a missing or unknown token when tokens are required. */
-    Identity identify(String authorization) {
-        if (!tokensRequired) {
+    /**
+     * The identity a request acts for: the one its bearer token names, or else (with mutual TLS) its
+     * client certificate's subject common name; refuses (401) a request that has neither when
+     * authentication is on, and an unknown token.
+     */
+    Identity identify(String authorization, Object certificateChain) {
+        if (!authRequired()) {
             return ANONYMOUS;
         }
+        if (authorization == null && certificates && certificateChain instanceof java.security.cert.X509Certificate[] chain
+                && chain.length > 0) {
+            return fromCertificate(chain[0]);
+        }
         if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            throw new CoordinatorException(Problem.UNAUTHENTICATED, "this coordinator needs 'Authorization: Bearer <token>'");
+            throw new CoordinatorException(Problem.UNAUTHENTICATED, certificates
+                    ? "this coordinator needs a client certificate or 'Authorization: Bearer <token>'"
+                    : "this coordinator needs 'Authorization: Bearer <token>'");
         }
         Optional<Identity> who = coordinator.tokens().identify(authorization.substring(7).trim());
         return who.orElseThrow(() -> new CoordinatorException(Problem.UNAUTHENTICATED, "the token is not known here (revoked, or never made)"));
     }
 
+    private Identity fromCertificate(java.security.cert.X509Certificate certificate) {
+        String cn = null;
+        try {
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(certificate.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    cn = rdn.getValue().toString();
+                }
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            cn = null;
+        }
+        if (cn == null || !NAME.matcher(cn).matches() || cn.equals(dev.latchkey.coordinator.core.Sessions.ANONYMOUS)) {
+            throw new CoordinatorException(Problem.UNAUTHENTICATED, "the client certificate's subject ("
+                    + certificate.getSubjectX500Principal().getName() + ") has no common name usable as an identity "
+                    + "(1-64 letters, digits, '.', '_', '@' or '-')");
+        }
+        return new Identity(cn, certificateAdmins.contains(cn));
+    }
+
     /** Refuses (403) acting with a session that belongs to another identity. An unknown session is left to the core (404). */
     void requireSession(Identity who, String session) {
-        if (!tokensRequired || session == null || session.isBlank()) {
+        if (!authRequired() || session == null || session.isBlank()) {
             return;
         }
         Optional<String> owner = coordinator.sessions().identityOf(session);
@@ -68,6 +113,18 @@ final class Access {
         if (!who.admin()) {
             requireSession(who, session);
         }
+    }
+
+    /** Refuses (403, naming the permission) a request whose identity lacks {@code permission} on {@code path} by the node ACLs. */
+    void require(io.javalin.http.Context ctx, String path, Acls.Permission permission) {
+        if (authRequired()) {
+            coordinator.acls().require(of(ctx), path, permission);
+        }
+    }
+
+    /** Whether {@code who} may see events of {@code path} (everything, without authentication). */
+    boolean mayRead(Identity who, String path) {
+        return !authRequired() || who == null || coordinator.acls().mayRead(who, path);
     }
 
     void requireAdmin(Identity who) {

@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.http;
 
+import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.Elections;
 import dev.latchkey.coordinator.core.Grant;
 import dev.latchkey.coordinator.core.Coordinator;
@@ -27,11 +28,13 @@ final class ElectionRoutes {
         app.post("/v1/elections/{name}", ctx -> {
             CampaignRequest req = requests.body(ctx, CampaignRequest.class);
             access.requireSession(access.of(ctx), req.session());
+            access.require(ctx, Elections.path(ctx.pathParam("name")), Acls.Permission.LOCK);
             Grant s = coordinator.elections().campaign(ctx.pathParam("name"), Requests.required(req.session(), "session"), req.value(),
                     Duration.ofMillis(Requests.orDefault(req.waitMs(), 0)), Requests.orDefault(req.lockDelayMs(), 0));
             ctx.json(Views.sequencerJson(s));
         });
         app.get("/v1/elections/{name}", ctx -> {
+            access.require(ctx, Elections.path(ctx.pathParam("name")), Acls.Permission.READ);
             Elections.Leader leader = coordinator.elections().leader(ctx.pathParam("name")).orElseThrow(() ->
                     new CoordinatorException(Problem.NODE_NOT_FOUND, "election '" + ctx.pathParam("name") + "' has no leader"));
             Map<String, Object> out = new LinkedHashMap<>(Views.sequencerJson(leader.sequencer()));

@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.http;
 
+import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.Event;
 import dev.latchkey.coordinator.core.Tokens;
 import dev.latchkey.coordinator.core.Watches;
@@ -31,12 +32,16 @@ final class EventRoutes {
 
     void register(Javalin app) {
         app.get("/v1/events", this::events);
+        // refused before the stream starts, so a refusal is an ordinary problem response
+        app.before("/v1/watch", ctx -> access.require(ctx, watchTarget(ctx)[0], Acls.Permission.READ));
         app.sse("/v1/watch", this::watch);
     }
 
     /** Long-poll form of the event stream: {@code GET /v1/events?prefix=/a&after=10&waitMs=5000}. */
     private void events(Context ctx) throws InterruptedException {
         String[] target = watchTarget(ctx);
+        access.require(ctx, target[0], Acls.Permission.READ);
+        Tokens.Identity who = access.of(ctx);
         long after = Requests.longParam(ctx, "after", -1, -1, Long.MAX_VALUE);
         if (after < 0) {
             after = coordinator.events().currentRevision();
@@ -45,7 +50,8 @@ final class EventRoutes {
         int limit = (int) Requests.longParam(ctx, "limit", 500, 1, 5000);
         Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, after, Duration.ofMillis(waitMs), limit);
         switch (batch) {
-            case Watches.Batch.Events e -> ctx.json(Map.of("events", e.events().stream().map(Views::eventJson).toList(),
+            case Watches.Batch.Events e -> ctx.json(Map.of("events", e.events().stream().filter(ev -> access.mayRead(who, ev.path()))
+                    .map(Views::eventJson).toList(),
                     "lastRev", e.scannedTo()));
             case Watches.Batch.Resync r -> ctx.json(Map.of("resync", true, "fromRev", r.fromRev(), "horizon", r.horizon(),
                     "lastRev", r.currentRev(), "events", List.of()));
@@ -68,6 +74,7 @@ final class EventRoutes {
 
     private void stream(SseClient client) {
         Context ctx = client.ctx();
+        Tokens.Identity who = ctx.attribute(Access.IDENTITY);
         String[] target;
         long cursor;
         try {
@@ -88,13 +95,18 @@ final class EventRoutes {
                 Watches.Batch batch = coordinator.watches().next(target[0], target[1] != null, cursor, Duration.ofSeconds(2), 500);
                 switch (batch) {
                     case Watches.Batch.Events e -> {
+                        boolean sent = false;
                         for (Event ev : e.events()) {
+                            if (!access.mayRead(who, ev.path())) {
+                                continue; // under a narrower ACL than the watched path: the progress event moves the id on
+                            }
                             client.sendEvent(Views.kindName(ev.kind()), eventText(ev), Long.toString(ev.rev()));
                             lastSent = System.nanoTime();
                             lastId = ev.rev();
+                            sent = true;
                         }
                         // when quiet, say something every 2 s (not on every unrelated commit)
-                        if (e.events().isEmpty() && System.nanoTime() - lastSent >= QUIET_NANOS) {
+                        if (!sent && System.nanoTime() - lastSent >= QUIET_NANOS) {
                             lastSent = System.nanoTime();
                             if (e.scannedTo() > lastId) {
                                 lastId = e.scannedTo();

@@ -17,6 +17,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -58,11 +59,22 @@ public final class HttpApi implements AutoCloseable {
         this(coordinator, tokensRequired, Limits.defaults());
     }
 
-    /** @param limits per-identity caps on sessions, watch streams and requests per second */
+    /** @param limits per-identity caps on sessions, watch streams and requests per second, and the connection caps */
     public HttpApi(Coordinator coordinator, boolean tokensRequired, Limits limits) {
+        this(coordinator, tokensRequired, limits, null);
+    }
+
+    /** @param tls TLS (and with a client CA, mutual TLS) for the API and the session channel; {@code null} for plain HTTP */
+    public HttpApi(Coordinator coordinator, boolean tokensRequired, Limits limits, TlsConfig tls) {
         this.coordinator = coordinator;
-        this.access = new Access(coordinator, tokensRequired);
+        this.access = new Access(coordinator, tokensRequired, tls);
         this.meter = new Limits.Meter(limits);
+        this.tls = tls;
+        this.sslFactory = tls == null ? null : tls.factory();
+        this.perAddress = new ConnectionsPerAddress(limits.connectionsPerAddress());
+        new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(metrics); // heap and the rest, for operators
+        new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(metrics);
+        new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(metrics);
         Gauge.builder("latchkey.sessions", sessionsGauge, AtomicLong::get).description("live sessions").register(metrics);
         Gauge.builder("latchkey.locks.held", locksGauge, AtomicLong::get).description("lock holders").register(metrics);
         Gauge.builder("latchkey.lock.waiters", waitersGauge, AtomicLong::get).description("queued lock requests").register(metrics);
@@ -83,20 +95,136 @@ public final class HttpApi implements AutoCloseable {
             config.router.ignoreTrailingSlashes = true;
             config.http.maxRequestSize = Requests.MAX_BODY; // bodies are read by bodyBytes, which also stops a chunked one
             config.jsonMapper(new JavalinJackson(requests.json, false));
+            config.jetty.addConnector(this::connector); // Javalin adds no connector of its own then
+            config.jetty.modifyServer(server -> {
+                server.addBean(new org.eclipse.jetty.server.ConnectionLimit(limits.connections(), server));
+                server.setErrorHandler(new ProblemErrorHandler()); // what Jetty refuses itself reads as problem+json too
+            });
+            config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new ProblemErrorHandler()));
         });
         routes();
         errors();
     }
 
+    private final TlsConfig tls;
+    private final org.eclipse.jetty.util.ssl.SslContextFactory.Server sslFactory;
+    private final ConnectionsPerAddress perAddress;
+    private volatile String bindHost = "127.0.0.1";
+    private volatile int bindPort;
+    private Thread tlsWatcher;
+
     /** Starts listening; returns the port (useful with port 0). */
     public int start(String host, int port) {
         try {
-            loopbackOnly = !access.tokensRequired() && java.net.InetAddress.getByName(host).isLoopbackAddress();
+            loopbackOnly = !access.authRequired() && java.net.InetAddress.getByName(host).isLoopbackAddress();
         } catch (java.net.UnknownHostException e) {
             loopbackOnly = false;
         }
+        bindHost = host;
+        bindPort = port;
         app.start(host, port);
+        if (tls != null) {
+            tlsWatcher = tls.watch(sslFactory);
+        }
         return app.port();
+    }
+
+    /** "https" with TLS, else "http". */
+    public String scheme() {
+        return tls == null ? "http" : "https";
+    }
+
+    /** The one connector: HTTP/1.1, over TLS when configured, with the per-address connection cap. */
+    private org.eclipse.jetty.server.Connector connector(org.eclipse.jetty.server.Server server,
+            org.eclipse.jetty.server.HttpConfiguration http) {
+        org.eclipse.jetty.server.ServerConnector connector;
+        if (sslFactory != null) {
+            var secure = new org.eclipse.jetty.server.SecureRequestCustomizer();
+            secure.setSniHostCheck(false); // clients may dial an IP address; the certificate check is theirs to make
+            http.addCustomizer(secure);
+            connector = new org.eclipse.jetty.server.ServerConnector(server, new org.eclipse.jetty.server.SslConnectionFactory(sslFactory,
+                    "http/1.1"), new org.eclipse.jetty.server.HttpConnectionFactory(http));
+        } else {
+            connector = new org.eclipse.jetty.server.ServerConnector(server, new org.eclipse.jetty.server.HttpConnectionFactory(http));
+        }
+        connector.setHost(bindHost);
+        connector.setPort(bindPort);
+        connector.addEventListener(perAddress); // connection factories hand the connector's listeners to each connection
+        return connector;
+    }
+
+    /**
+     * Closes a new connection from an address that already has its share open. Counted by network
+     * end point: a TLS connection's decrypted end point and a connection upgraded to a WebSocket
+     * are the same connection.
+     */
+    static final class ConnectionsPerAddress implements org.eclipse.jetty.io.Connection.Listener {
+        private final int max;
+        private final ConcurrentHashMap<java.net.InetAddress, java.util.Set<org.eclipse.jetty.io.EndPoint>> open = new ConcurrentHashMap<>();
+
+        ConnectionsPerAddress(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public void onOpened(org.eclipse.jetty.io.Connection connection) {
+            org.eclipse.jetty.io.EndPoint endPoint = network(connection.getEndPoint());
+            java.net.InetAddress address = address(endPoint);
+            if (address == null) {
+                return;
+            }
+            int n;
+            synchronized (this) {
+                java.util.Set<org.eclipse.jetty.io.EndPoint> mine = open.computeIfAbsent(address, a -> new java.util.HashSet<>());
+                mine.removeIf(e -> !e.isOpen());
+                mine.add(endPoint); // a set: the second connection on one end point (TLS, then HTTP; an upgrade) is not another
+                n = mine.size();
+            }
+            if (n > max) {
+                org.slf4j.LoggerFactory.getLogger(HttpApi.class).warn("closing a connection from {}: it has {} open "
+                        + "(--max-connections-per-address)", address.getHostAddress(), max);
+                endPoint.close();
+            }
+        }
+
+        /*
+         * A connection closes both when its end point does and when it is upgraded (the end point
+         * stays open under a new connection), and the end point may still read as open while it
+         * closes: each address's set drops the end points that are closed whenever it is looked at.
+         */
+        @Override
+        public void onClosed(org.eclipse.jetty.io.Connection connection) {
+            java.net.InetAddress address = address(network(connection.getEndPoint()));
+            if (address != null) {
+                openFrom(address);
+            }
+        }
+
+        /** How many connections are open from an address. */
+        synchronized int openFrom(java.net.InetAddress address) {
+            java.util.Set<org.eclipse.jetty.io.EndPoint> mine = open.get(address);
+            if (mine == null) {
+                return 0;
+            }
+            mine.removeIf(e -> !e.isOpen());
+            if (mine.isEmpty()) {
+                open.remove(address);
+            }
+            return mine.size();
+        }
+
+        private static org.eclipse.jetty.io.EndPoint network(org.eclipse.jetty.io.EndPoint endPoint) {
+            return endPoint instanceof org.eclipse.jetty.io.ssl.SslConnection.DecryptedEndPoint d ? d.getSslConnection().getEndPoint() : endPoint;
+        }
+
+        private static java.net.InetAddress address(org.eclipse.jetty.io.EndPoint endPoint) {
+            return endPoint.getRemoteSocketAddress() instanceof java.net.InetSocketAddress i ? i.getAddress() : null;
+        }
+    }
+
+    /** How many connections are open from an address, as the per-address cap counts them. */
+    int connectionsFrom(java.net.InetAddress address) {
+        return perAddress.openFrom(address);
     }
 
     /**
@@ -121,6 +249,9 @@ public final class HttpApi implements AutoCloseable {
 
     @Override
     public void close() {
+        if (tlsWatcher != null) {
+            tlsWatcher.interrupt();
+        }
         app.stop();
         channel.close();
     }
@@ -129,8 +260,9 @@ public final class HttpApi implements AutoCloseable {
         app.before(ctx -> ctx.attribute("latchkey.start", System.nanoTime()));
         app.before(ctx -> {
             requireLoopbackHost(ctx);
+            Requests.requireNoNul(ctx);
             if (!ctx.path().equals("/v1/health") && !ctx.path().endsWith("/channel")) { // the channel checks on connect
-                Tokens.Identity who = access.identify(ctx.header("Authorization"));
+                Tokens.Identity who = access.identify(ctx.header("Authorization"), ctx.req().getAttribute(Access.CERTIFICATES));
                 ctx.attribute(Access.IDENTITY, who);
                 meter.request(who.name());
                 if (ctx.path().equals("/v1/watch")) {
@@ -180,6 +312,13 @@ public final class HttpApi implements AutoCloseable {
             if (e.problem() == Problem.TOO_MANY) {
                 ctx.header("Retry-After", "5");
             }
+            if (e instanceof dev.latchkey.coordinator.core.Acls.Denied denied) { // the permission missing, and the ACL that withheld it
+                Map<String, Object> members = new LinkedHashMap<>();
+                members.put("permission", denied.permission().label());
+                members.put("acl", denied.acl());
+                problem(ctx, e.problem(), e.getMessage(), members);
+                return;
+            }
             problem(ctx, e.problem(), e.getMessage());
         });
         app.exception(Store.StoreUnavailableException.class, (e, ctx) -> problem(ctx, Problem.STORE_UNAVAILABLE, e.getMessage()));
@@ -192,23 +331,32 @@ public final class HttpApi implements AutoCloseable {
         app.exception(IllegalArgumentException.class, (e, ctx) -> problem(ctx, Problem.BAD_REQUEST,
                 "the request could not be read: " + e.getMessage()));
         app.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> {
-            ctx.status(e.getStatus()).contentType(PROBLEM_JSON).result(requests.toJson(Map.of("type", ProblemTypes.PREFIX + "http-" + e.getStatus(),
+            ctx.status(e.getStatus()).contentType(PROBLEM_JSON).result(utf8(Map.of("type", ProblemTypes.PREFIX + "http-" + e.getStatus(),
                     "title", e.getMessage(), "status", e.getStatus())));
         });
         app.exception(Exception.class, (e, ctx) -> {
             org.slf4j.LoggerFactory.getLogger(HttpApi.class).error("unexpected failure on {} {}", ctx.method(), ctx.path(), e);
-            ctx.status(500).contentType(PROBLEM_JSON).result(requests.toJson(Map.of("type", ProblemTypes.PREFIX + "internal", "title", "Internal error",
+            ctx.status(500).contentType(PROBLEM_JSON).result(utf8(Map.of("type", ProblemTypes.PREFIX + "internal", "title", "Internal error",
                     "status", 500, "detail", String.valueOf(e.getMessage()))));
         });
         app.error(404, ctx -> {
             if (ctx.result() == null || ctx.result().isEmpty()) {
-                ctx.contentType(PROBLEM_JSON).result(requests.toJson(Map.of("type", ProblemTypes.PREFIX + "no-such-route", "title", "No such route",
+                ctx.contentType(PROBLEM_JSON).result(utf8(Map.of("type", ProblemTypes.PREFIX + "no-such-route", "title", "No such route",
                         "status", 404, "detail", ctx.method() + " " + ctx.path() + " is not part of the API")));
             }
         });
     }
 
+    /** The JSON of a value as UTF-8 bytes: a problem's detail may quote a path that is not ASCII (Jetty would pick ISO-8859-1 for a String). */
+    private byte[] utf8(Object value) {
+        return requests.toJson(value).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     private void problem(Context ctx, Problem problem, String detail) {
+        problem(ctx, problem, detail, Map.of());
+    }
+
+    private void problem(Context ctx, Problem problem, String detail, Map<String, Object> members) {
         ProblemTypes.Type type = ProblemTypes.of(problem);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", type.uri());
@@ -216,7 +364,8 @@ public final class HttpApi implements AutoCloseable {
         body.put("status", type.status());
         body.put("detail", detail);
         body.put("instance", ctx.path());
-        ctx.status(type.status()).contentType(PROBLEM_JSON).result(requests.toJson(body));
+        body.putAll(members);
+        ctx.status(type.status()).contentType(PROBLEM_JSON).result(utf8(body));
     }
 
 }

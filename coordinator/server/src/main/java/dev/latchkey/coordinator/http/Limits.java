@@ -11,17 +11,29 @@ import java.util.concurrent.atomic.AtomicInteger;
  * @param sessions          live sessions one identity may hold
  * @param watches           watch streams one identity may have open
  * @param requestsPerSecond sustained requests per second per identity (bursts up to as many)
+ * @param connections       open connections in all (HTTP, watch streams and session channels); past it
+ *                          new ones wait in the listen backlog until one closes
+ * @param connectionsPerAddress open connections from one client address; past it a new one is closed at once
  */
-public record Limits(int sessions, int watches, int requestsPerSecond) {
+public record Limits(int sessions, int watches, int requestsPerSecond, int connections, int connectionsPerAddress) {
+
+    public static final int DEFAULT_CONNECTIONS = 10_000;
+    public static final int DEFAULT_CONNECTIONS_PER_ADDRESS = 2_000;
 
     /** Generous enough for the benchmarks (10,000 sessions, hundreds of watchers), and still a bound. */
     public static Limits defaults() {
         return new Limits(50_000, 5_000, 50_000);
     }
 
+    /** The per-identity caps, with the default connection caps. */
+    public Limits(int sessions, int watches, int requestsPerSecond) {
+        this(sessions, watches, requestsPerSecond, DEFAULT_CONNECTIONS, DEFAULT_CONNECTIONS_PER_ADDRESS);
+    }
+
     public Limits {
-        if (sessions < 1 || watches < 1 || requestsPerSecond < 1) {
-            throw new IllegalArgumentException("limits must be positive: " + sessions + ", " + watches + ", " + requestsPerSecond);
+        if (sessions < 1 || watches < 1 || requestsPerSecond < 1 || connections < 1 || connectionsPerAddress < 1) {
+            throw new IllegalArgumentException("limits must be positive: " + sessions + ", " + watches + ", " + requestsPerSecond + ", "
+                    + connections + ", " + connectionsPerAddress);
         }
     }
 

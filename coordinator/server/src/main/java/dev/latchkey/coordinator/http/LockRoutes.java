@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.http;
 
+import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.Grant;
 import java.util.Locale;
 import dev.latchkey.coordinator.core.Coordinator;
@@ -31,8 +32,11 @@ final class LockRoutes {
             coordinator.locks().release(Requests.nodePath(ctx), session);
             ctx.status(204);
         });
-        app.get("/v1/locks/<path>", ctx -> ctx.json(Map.of("holders",
-                coordinator.locks().holders(Requests.nodePath(ctx)).stream().map(Views::sequencerJson).toList())));
+        app.get("/v1/locks/<path>", ctx -> {
+            String path = Requests.nodePath(ctx);
+            access.require(ctx, path, Acls.Permission.READ);
+            ctx.json(Map.of("holders", coordinator.locks().holders(path).stream().map(Views::sequencerJson).toList()));
+        });
         app.post("/v1/sequencers/check", ctx -> {
             CheckRequest req = requests.body(ctx, CheckRequest.class);
             Grant s = Views.parseSequencer(Requests.required(req.sequencer(), "sequencer"));
@@ -49,6 +53,7 @@ final class LockRoutes {
     private void acquire(Context ctx, String path) {
         LockRequest req = requests.body(ctx, LockRequest.class);
         access.requireSession(access.of(ctx), req.session());
+        access.require(ctx, path, Acls.Permission.LOCK);
         Grant.Mode mode;
         try {
             mode = req.mode() == null ? Grant.Mode.EXCLUSIVE : Grant.Mode.valueOf(req.mode().toUpperCase(Locale.ROOT));

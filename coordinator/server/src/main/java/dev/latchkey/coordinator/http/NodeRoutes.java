@@ -1,5 +1,7 @@
 package dev.latchkey.coordinator.http;
 
+import dev.latchkey.coordinator.core.Acls;
+import dev.latchkey.coordinator.core.Acls.Permission;
 import dev.latchkey.coordinator.core.Namespace;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.core.CoordinatorException;
@@ -26,19 +28,64 @@ final class NodeRoutes {
         app.get("/v1/nodes/<path>", ctx -> getNode(ctx, Requests.nodePath(ctx)));
         app.put("/v1/nodes/<path>", ctx -> putNode(ctx, Requests.nodePath(ctx)));
         app.delete("/v1/nodes/<path>", ctx -> {
-            coordinator.namespace().delete(Requests.nodePath(ctx), Requests.ifMatch(ctx));
+            String path = Requests.nodePath(ctx);
+            access.require(ctx, path, Permission.WRITE);
+            coordinator.namespace().delete(path, Requests.ifMatch(ctx));
             ctx.status(204);
         });
+        app.get("/v1/acls", ctx -> getAcl(ctx, "/"));
+        app.get("/v1/acls/<path>", ctx -> getAcl(ctx, Requests.nodePath(ctx)));
+        app.put("/v1/acls", ctx -> putAcl(ctx, "/"));
+        app.put("/v1/acls/<path>", ctx -> putAcl(ctx, Requests.nodePath(ctx)));
+    }
+
+    /** The ACL names a node sets; a missing or null one is inherited from the parent. */
+    record AclRequest(String read, String write, String lock, String admin) {
+    }
+
+    private void getAcl(Context ctx, String path) {
+        access.require(ctx, path, Permission.READ);
+        ctx.json(Views.aclJson(coordinator.acls().effective(path)));
+    }
+
+    private void putAcl(Context ctx, String path) {
+        AclRequest req = requests.body(ctx, AclRequest.class);
+        access.require(ctx, path, Permission.ADMIN);
+        Map<Permission, String> names = new java.util.EnumMap<>(Permission.class);
+        putIfSet(names, Permission.READ, req.read());
+        putIfSet(names, Permission.WRITE, req.write());
+        putIfSet(names, Permission.LOCK, req.lock());
+        putIfSet(names, Permission.ADMIN, req.admin());
+        ctx.json(Views.aclJson(coordinator.acls().set(path, new Acls.Names(names))));
+    }
+
+    private static void putIfSet(Map<Permission, String> names, Permission p, String name) {
+        if (name != null) {
+            names.put(p, name);
+        }
     }
 
     private void getNode(Context ctx, String path) {
+        access.require(ctx, path, Permission.READ);
         if (ctx.queryParamMap().containsKey("children")) {
-            ctx.json(Map.of("path", path, "children", coordinator.namespace().children(path)));
+            var page = coordinator.namespace().children(path, ctx.queryParam("after"), Requests.pageLimit(ctx));
+            Requests.linkNext(ctx, page);
+            Map<String, Object> out = new java.util.LinkedHashMap<>();
+            out.put("path", path);
+            out.put("children", page.items());
+            out.put("next", page.next()); // the child path to pass as ?after= for the next page; null on the last
+            ctx.json(out);
             return;
         }
         Namespace.Node node = coordinator.namespace().read(path);
         ctx.header("ETag", "\"" + node.stat().contentGeneration() + "\"");
-        if (ctx.queryParamMap().containsKey("stat") || node.stat().directory()) {
+        if (ctx.queryParamMap().containsKey("stat")) {
+            Map<String, Object> out = requests.json.convertValue(node.stat(), new com.fasterxml.jackson.core.type.TypeReference<>() { });
+            out.put("acl", Views.aclJson(coordinator.acls().effective(path)).get("acl"));
+            ctx.json(out);
+            return;
+        }
+        if (node.stat().directory()) {
             ctx.json(node.stat());
             return;
         }
@@ -47,6 +94,7 @@ final class NodeRoutes {
     }
 
     private void putNode(Context ctx, String path) {
+        access.require(ctx, path, Permission.WRITE);
         if ("directory".equals(ctx.queryParam("type"))) {
             ctx.status(201).json(coordinator.namespace().mkdir(path));
             return;

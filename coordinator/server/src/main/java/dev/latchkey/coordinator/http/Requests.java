@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.core.Namespace;
+import dev.latchkey.coordinator.core.Page;
 import io.javalin.http.Context;
 import java.util.Locale;
 
@@ -37,6 +38,9 @@ final class Requests {
             throw new BadJson("the request needs a JSON body");
         }
         requireJsonContentType(ctx);
+        if (holdsNulEscape(bytes)) {
+            throw new BadJson("the body holds a NUL character (\\u0000), which no name, id or value here may");
+        }
         try {
             T value = json.readValue(bytes, type);
             if (value == null) {
@@ -47,6 +51,33 @@ final class Requests {
             String message = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
             throw new BadJson("the body is not valid JSON for this call: " + message);
         }
+    }
+
+    /**
+     * Whether JSON text holds the escape of a NUL character. No string of the API may hold one, and
+     * PostgreSQL refuses it in text: one such value in a set-based batch would fail its neighbours.
+     */
+    static boolean holdsNulEscape(byte[] json) {
+        for (int i = 0; i + 5 < json.length; i++) {
+            if (json[i] == '\\' && (json[i + 1] == 'u' || json[i + 1] == 'U') && json[i + 2] == '0' && json[i + 3] == '0'
+                    && json[i + 4] == '0' && json[i + 5] == '0') {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Refuses a request whose path or query holds a NUL character (raw or percent-encoded). */
+    static void requireNoNul(Context ctx) {
+        String uri = ctx.req().getRequestURI();
+        String query = ctx.queryString();
+        if (hasNul(uri) || hasNul(query)) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "the request's path or query holds a NUL character (%00)");
+        }
+    }
+
+    private static boolean hasNul(String s) {
+        return s != null && (s.indexOf('\u0000') >= 0 || s.toLowerCase(Locale.ROOT).contains("%00"));
     }
 
     /**
@@ -132,6 +163,35 @@ final class Requests {
             case "false" -> false;
             default -> throw new CoordinatorException(Problem.BAD_REQUEST, name + " must be true or false, not '" + v + "'");
         };
+    }
+
+    /** A listing's page size: {@code ?limit=} (default 1,000, at most {@link Page#MAX}). */
+    static int pageLimit(Context ctx) {
+        return (int) longParam(ctx, "limit", 1_000, 1, Page.MAX);
+    }
+
+    /**
+     * Says where a listing's next page starts: a {@code Link: <...>; rel="next"} header (RFC 8288) with
+     * the same query and {@code after} set to the page's last key. Nothing on the last page.
+     */
+    static void linkNext(Context ctx, Page<?> page) {
+        if (page.next() == null) {
+            return;
+        }
+        StringBuilder query = new StringBuilder();
+        ctx.queryParamMap().forEach((name, values) -> {
+            if (!name.equals("after")) {
+                for (String v : values) {
+                    query.append(query.isEmpty() ? "" : "&").append(encode(name)).append(v.isEmpty() ? "" : "=" + encode(v));
+                }
+            }
+        });
+        query.append(query.isEmpty() ? "" : "&").append("after=").append(encode(page.next()));
+        ctx.header("Link", "<" + ctx.path() + "?" + query + ">; rel=\"next\"");
+    }
+
+    private static String encode(String s) {
+        return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static long longParam(Context ctx, String name, long fallback, long min, long max) {

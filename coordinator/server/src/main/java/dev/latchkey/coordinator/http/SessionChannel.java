@@ -77,9 +77,10 @@ final class SessionChannel {
             ctx.session.setIdleTimeout(IDLE_TIMEOUT);
             String session = ctx.pathParam("id");
             try {
-                var who = access.identify(ctx.header("Authorization"));
+                var who = access.identify(ctx.header("Authorization"), ctx.attribute(Access.CERTIFICATES));
                 access.requireSession(who, session);
                 ctx.attribute(Access.IDENTITY, who.name());
+                ctx.attribute(WHO, who);
             } catch (CoordinatorException e) {
                 ctx.closeSession(e.problem() == Problem.UNAUTHENTICATED ? CLOSE_UNAUTHENTICATED : CLOSE_FORBIDDEN, truncate(e.getMessage()));
                 return;
@@ -99,6 +100,9 @@ final class SessionChannel {
                 frame = json.readTree(ctx.message());
             } catch (java.io.IOException e) {
                 frame = null;
+            }
+            if (frame != null && Requests.holdsNulEscape(ctx.message().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+                frame = null; // no path or name holds a NUL character
             }
             if (frame == null || !frame.isObject() || !frame.path("id").canConvertToLong() || !frame.path("op").isTextual()) {
                 ctx.closeSession(CLOSE_BAD_FRAME, "a frame is a JSON object with a numeric \"id\" and a string \"op\"");
@@ -124,9 +128,13 @@ final class SessionChannel {
         long id = request.get("id").asLong();
         ObjectNode reply = json.createObjectNode().put("id", id);
         try {
-            reply.set("ok", json.valueToTree(handle(ctx.pathParam("id"), request)));
+            reply.set("ok", json.valueToTree(handle(ctx.pathParam("id"), ctx.attribute(WHO), request)));
         } catch (CoordinatorException e) {
-            reply.set("problem", problem(e.problem(), e.getMessage()));
+            ObjectNode p = problem(e.problem(), e.getMessage());
+            if (e instanceof dev.latchkey.coordinator.core.Acls.Denied denied) {
+                p.put("permission", denied.permission().label()).put("acl", denied.acl());
+            }
+            reply.set("problem", p);
         } catch (Store.StoreUnavailableException e) {
             reply.set("problem", problem(Problem.STORE_UNAVAILABLE, e.getMessage()));
         } catch (RuntimeException e) {
@@ -152,10 +160,16 @@ final class SessionChannel {
         }
     }
 
-    private Object handle(String session, JsonNode r) {
+    /** Where the channel keeps the identity it was opened by (the name is under {@link Access#IDENTITY}). */
+    private static final String WHO = "latchkey.channel.identity";
+
+    private Object handle(String session, dev.latchkey.coordinator.core.Tokens.Identity who, JsonNode r) {
         return switch (r.get("op").asText()) {
             case "acquire" -> {
                 String path = text(r, "path");
+                if (who != null && access.authRequired()) {
+                    coordinator.acls().require(who, path, dev.latchkey.coordinator.core.Acls.Permission.LOCK);
+                }
                 String modeName = r.path("mode").asText("exclusive");
                 Grant.Mode mode;
                 try {

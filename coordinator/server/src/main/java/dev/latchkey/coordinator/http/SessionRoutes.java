@@ -30,7 +30,11 @@ final class SessionRoutes {
 
     void register(Javalin app) {
         app.post("/v1/sessions", this::openSession);
-        app.get("/v1/sessions", ctx -> ctx.json(coordinator.sessions().list()));
+        app.get("/v1/sessions", ctx -> {
+            var page = coordinator.sessions().list(ctx.queryParam("after"), Requests.pageLimit(ctx));
+            Requests.linkNext(ctx, page);
+            ctx.json(page.items()); // an array, as before pages; the next page is in the Link header
+        });
         app.post("/v1/sessions/{id}/keepalive", ctx -> {
             access.requireSession(access.of(ctx), ctx.pathParam("id"));
             keepAlive(ctx);

@@ -28,8 +28,12 @@ final class TokenRoutes {
         });
         app.get("/v1/tokens", ctx -> {
             access.requireAdmin(access.of(ctx));
-            ctx.json(Map.of("tokens", coordinator.tokens().list().stream()
-                    .map(i -> Map.of("name", i.name(), "admin", i.admin())).toList()));
+            var page = coordinator.tokens().list(ctx.queryParam("after"), Requests.pageLimit(ctx));
+            Requests.linkNext(ctx, page);
+            Map<String, Object> out = new java.util.LinkedHashMap<>();
+            out.put("tokens", page.items().stream().map(i -> Map.of("name", i.name(), "admin", i.admin())).toList());
+            out.put("next", page.next());
+            ctx.json(out);
         });
         app.delete("/v1/tokens/{name}", ctx -> {
             access.requireAdmin(access.of(ctx));

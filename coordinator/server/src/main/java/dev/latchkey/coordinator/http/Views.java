@@ -1,6 +1,7 @@
 package dev.latchkey.coordinator.http;
 
 import dev.latchkey.client.Sequencer;
+import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.core.Event;
@@ -33,6 +34,22 @@ final class Views {
         out.put("mode", s.mode().name().toLowerCase(Locale.ROOT));
         out.put("generation", s.generation());
         out.put("session", s.session());
+        return out;
+    }
+
+    /** {@code {"path", "aclGeneration", "acl": {"read": {"acl": NAME or null, "setAt": PATH or null}, ...}}}. */
+    static Map<String, Object> aclJson(Acls.Effective effective) {
+        Map<String, Object> acl = new LinkedHashMap<>();
+        effective.entries().forEach((permission, entry) -> {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("acl", entry.acl());
+            e.put("setAt", entry.setAt());
+            acl.put(permission.label(), e);
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("path", effective.path());
+        out.put("aclGeneration", effective.aclGeneration());
+        out.put("acl", acl);
         return out;
     }
 

@@ -43,6 +43,14 @@ public final class Schema {
     public static final Field<Long> NODE_MODIFIED_REV = field(name("modified_rev"), Long.class);
     public static final Field<Long> NODE_LOCK_DELAY_UNTIL = field(name("lock_delay_until_ms"), Long.class);
 
+    public static final Table<?> ACL = table(name("lk_acl"));
+    public static final Field<String> ACL_PATH = field(name("path"), String.class);
+    public static final Field<String> ACL_READ = field(name("acl_read"), String.class);
+    public static final Field<String> ACL_WRITE = field(name("acl_write"), String.class);
+    public static final Field<String> ACL_LOCK = field(name("acl_lock"), String.class);
+    public static final Field<String> ACL_ADMIN = field(name("acl_admin"), String.class);
+    public static final Field<Long> ACL_GEN = field(name("generation"), Long.class);
+
     public static final Table<?> HOLDER = table(name("lk_lock_holder"));
     public static final Field<String> HOLDER_PATH = field(name("path"), String.class);
     public static final Field<String> HOLDER_SESSION = field(name("session_id"), String.class);

@@ -440,7 +440,7 @@ public final class Store implements AutoCloseable {
             try (Connection c = dataSource.getConnection()) {
                 return work.apply(c);
             } catch (SQLException e) {
-                throw new StoreUnavailableException("the store failed: " + e.getMessage(), e);
+                throw unavailable(e);
             }
         });
     }
@@ -460,7 +460,18 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private static StoreUnavailableException unavailable(Throwable e) {
+    /**
+     * What a failed statement means to the caller: a value the database would not take (SQLSTATE
+     * class 22, data exception: a NUL character, a string too long) is the request's fault, and
+     * a refusal; anything else is the store failing.
+     */
+    private static RuntimeException unavailable(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("22")) {
+                return new CoordinatorException(dev.latchkey.coordinator.core.CoordinatorException.Problem.BAD_REQUEST,
+                        "the store would not take a value of this request: " + sql.getMessage());
+            }
+        }
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();

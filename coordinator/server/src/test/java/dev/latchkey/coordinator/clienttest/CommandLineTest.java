@@ -143,7 +143,7 @@ class CommandLineTest {
 
     @org.junit.jupiter.api.Test
     void everySubcommandAnswersHelpAndTheToolListsItsExitCodes() {
-        for (String command : java.util.List.of("ls", "cat", "stat", "put", "rm", "sessions", "watch", "lock", "elect", "token", "serve",
+        for (String command : java.util.List.of("ls", "cat", "stat", "put", "rm", "sessions", "watch", "lock", "elect", "token", "acl", "serve",
                 "after-restore")) {
             Run help = raw(command, "--help");
             assertThat(help.code()).as(command + " --help: " + help.err()).isZero();
@@ -183,6 +183,25 @@ class CommandLineTest {
                 assertThat(busy.code()).as(busy.err()).isEqualTo(ClientCommands.BUSY);
                 assertThat((System.nanoTime() - start) / 1_000_000).as("waited about the 500 ms asked for").isLessThan(5_000);
             }
+        }
+    }
+
+    @DatabaseTest(only = Database.H2)
+    void aclSetsAndShowsANodesAclAndStatShowsTheEffectiveOne(TestDatabase db) {
+        try (Harness h = new Harness(db)) {
+            assertThat(raw("--server", h.api.base, "put", "/payroll", "--mkdir").code()).isZero();
+            Run set = raw("--server", h.api.base, "acl", "set", "/payroll", "--read", "ops", "--admin", "ops");
+            assertThat(set.code()).as(set.err()).isZero();
+            assertThat(set.out()).contains("/payroll  (ACL generation 1)", "read   /acl/ops  (set at /payroll)", "write  default: every identity",
+                    "admin  /acl/ops");
+            assertThat(raw("--server", h.api.base, "put", "/payroll/march", "x").code()).isZero();
+            Run stat = raw("--server", h.api.base, "stat", "/payroll/march");
+            assertThat(stat.out()).contains("\"acl\"", "\"setAt\" : \"/payroll\"");
+            Run get = raw("-o", "json", "--server", h.api.base, "acl", "get", "/payroll/march");
+            assertThat(get.out()).contains("\"aclGeneration\":0", "\"acl\":\"ops\"");
+            Run bad = raw("--server", h.api.base, "acl", "set", "/payroll", "--read", "../x");
+            assertThat(bad.code()).isEqualTo(1);
+            assertThat(bad.err()).contains("an ACL name is");
         }
     }
 }

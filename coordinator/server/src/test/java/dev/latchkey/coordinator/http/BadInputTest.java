@@ -7,6 +7,7 @@ import dev.latchkey.testing.TestDatabase;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.URI;
+import java.util.List;
 import java.nio.charset.StandardCharsets;
 
 /** Bad input gets a 4xx problem+json with a stable type, and nothing is stored. */
@@ -71,34 +72,74 @@ class BadInputTest {
     @DatabaseTest(only = dev.latchkey.testing.Database.H2)
     void aChunkedBodyPastTheLimitIsRefusedWhileStreaming(TestDatabase db) throws Exception {
         try (Harness h = new Harness(db)) {
-            URI base = URI.create(h.api.base);
-            long sent = 0;
-            String response;
-            try (Socket socket = new Socket(base.getHost(), base.getPort())) {
-                socket.setSoTimeout(30_000);
-                var out = socket.getOutputStream();
-                var in = socket.getInputStream();
-                out.write(("PUT /v1/nodes/huge HTTP/1.1\r\nHost: " + base.getHost() + "\r\nTransfer-Encoding: chunked\r\n"
-                        + "Content-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                byte[] chunk = new byte[64 * 1024];
-                byte[] head = (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-                try {
-                    while (sent < 400L * 1024 * 1024 && in.available() == 0) {
-                        out.write(head);
-                        out.write(chunk);
-                        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
-                        sent += chunk.length;
-                    }
-                } catch (IOException closedByTheServer) {
-                    // the server answered and stopped reading: expected
-                }
-                response = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
-            }
+            ChunkedPut put = chunkedPut(URI.create(h.api.base), true);
+            String response = put.response();
+            long sent = put.sent();
             assertThat(response).startsWith("HTTP/1.1 413");
             // The answer came while the body was still being sent. (Jetty may drain what the client keeps
             // sending after the 413, at loopback speed: how much the client got out first is not ours to bound.)
             assertThat(sent).as("the 413 came before the 400 MiB body ended").isLessThan(400L * 1024 * 1024);
             assertThat(h.api.get("/huge").status()).isEqualTo(404);
+        }
+    }
+
+    /**
+     * The same against a coordinator process with a 256 MB heap that exits on running out of memory:
+     * the whole 400 MiB is pushed at it, it answers 413, and afterwards it is alive and its heap is
+     * within the limit (by its own metrics).
+     */
+    @DatabaseTest(only = dev.latchkey.testing.Database.H2)
+    void aChunked400MiBBodyOnA256MbHeapGets413AndTheProcessStaysWithinItsHeap(TestDatabase db) throws Exception {
+        try (CoordinatorProcess p = new CoordinatorProcess(List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
+                List.of("--db-url", db.jdbcUrl(), "--db-user", db.user(), "--db-password", db.password()))) {
+            ChunkedPut put = chunkedPut(URI.create(p.api.base), false);
+            String response = put.response();
+            long sent = put.sent();
+            assertThat(response).as("sent %d bytes", sent).startsWith("HTTP/1.1 413");
+            Api.Reply health = p.api.call("GET", "/v1/health", null);
+            assertThat(health.status()).as("the process is alive: %s", p.output).isEqualTo(200);
+            assertThat(p.api.get("/huge").status()).isEqualTo(404);
+            String metrics = p.api.call("GET", "/metrics", null).body();
+            double heap = metrics.lines().filter(l -> l.startsWith("jvm_memory_used_bytes{area=\"heap\""))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+            assertThat(heap).as("heap in use after the body").isPositive().isLessThan(256.0 * 1024 * 1024);
+            assertThat(p.output.toString()).doesNotContain("OutOfMemoryError");
+        }
+    }
+
+    /** What a chunked 400 MiB PUT got out and got back. */
+    record ChunkedPut(long sent, String response) {
+    }
+
+    /**
+     * PUTs a chunked body of 400 MiB at /v1/nodes/huge; with {@code stopOnAnswer} it stops sending
+     * once an answer arrives, else it sends the whole of it whatever comes back (until the server
+     * stops reading).
+     */
+    private static ChunkedPut chunkedPut(URI base, boolean stopOnAnswer) throws IOException {
+        long sent = 0;
+        try (Socket socket = new Socket(base.getHost(), base.getPort())) {
+            socket.setSoTimeout(60_000);
+            var out = socket.getOutputStream();
+            var in = socket.getInputStream();
+            out.write(("PUT /v1/nodes/huge HTTP/1.1\r\nHost: " + base.getHost() + "\r\nTransfer-Encoding: chunked\r\n"
+                    + "Content-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = new byte[256 * 1024];
+            byte[] head = (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            try {
+                while (sent < 400L * 1024 * 1024 && !(stopOnAnswer && in.available() > 0)) {
+                    out.write(head);
+                    out.write(chunk);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                    sent += chunk.length;
+                }
+                if (sent >= 400L * 1024 * 1024) {
+                    out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+            } catch (IOException closedByTheServer) {
+                // the server answered and stopped reading
+            }
+            return new ChunkedPut(sent, new String(in.readNBytes(4096), StandardCharsets.UTF_8));
         }
     }
 

@@ -12,6 +12,8 @@ import java.util.regex.Pattern;
 public final class CoordinatorProcess implements AutoCloseable {
 
     private static final Pattern LISTENING = Pattern.compile("listening on (http://[^ ]+)");
+    /** Everything the process printed (it is drained all along). */
+    final StringBuffer output = new StringBuffer();
     private final Process process;
     public final Api api;
 
@@ -21,9 +23,15 @@ public final class CoordinatorProcess implements AutoCloseable {
 
     /** Starts {@code Main serve --port 0} with the given store options and waits until it listens. */
     public CoordinatorProcess(List<String> storeOptions) throws Exception {
+        this(List.of(), storeOptions);
+    }
+
+    /** As above, with options for the JVM (a heap limit, say). */
+    public CoordinatorProcess(List<String> jvmOptions, List<String> storeOptions) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> command = new java.util.ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.latchkey.coordinator.Main", "serve", "--port", "0"));
+        List<String> command = new java.util.ArrayList<>(List.of(java));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.latchkey.coordinator.Main", "serve", "--port", "0"));
         command.addAll(storeOptions);
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
@@ -47,7 +55,8 @@ public final class CoordinatorProcess implements AutoCloseable {
             process.destroyForcibly();
             throw new IllegalStateException("the coordinator process did not start:\n" + seen);
         }
-        Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining its output
+        output.append(seen);
+        Thread.ofVirtual().start(() -> out.lines().forEach(l -> output.append(l).append('\n'))); // keep draining its output
         this.api = new Api(url);
     }
 

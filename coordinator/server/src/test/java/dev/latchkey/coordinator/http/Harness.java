@@ -29,6 +29,11 @@ public final class Harness implements AutoCloseable {
         return new Harness(db.jdbcUrl(), db.user(), db.password(), Coordinator.Settings.defaults(), true);
     }
 
+    /** A coordinator that requires bearer tokens, with these settings. */
+    public static Harness withTokens(TestDatabase db, Coordinator.Settings settings) {
+        return new Harness(db.jdbcUrl(), db.user(), db.password(), settings, true);
+    }
+
     public static final String BOOTSTRAP = "bootstrap-token-for-tests-0123456789";
 
     /** A coordinator with tokens and these per-identity limits. */
@@ -41,13 +46,22 @@ public final class Harness implements AutoCloseable {
     }
 
     private Harness(String url, String user, String password, Coordinator.Settings settings, boolean tokens, Limits limits) {
+        this(url, user, password, settings, tokens, limits, null);
+    }
+
+    /** A coordinator with tokens (or not), these limits and TLS; {@link #api} then speaks HTTPS only if the caller makes it. */
+    public static Harness with(TestDatabase db, boolean tokens, Limits limits, TlsConfig tls) {
+        return new Harness(db.jdbcUrl(), db.user(), db.password(), Coordinator.Settings.defaults(), tokens, limits, tls);
+    }
+
+    private Harness(String url, String user, String password, Coordinator.Settings settings, boolean tokens, Limits limits, TlsConfig tls) {
         this.coordinator = new Coordinator(new StoreConfig(url, user, password, 40), settings);
         if (tokens) {
             coordinator.tokens().ensure("bootstrap", BOOTSTRAP, true);
         }
-        this.http = new HttpApi(coordinator, tokens, limits);
+        this.http = new HttpApi(coordinator, tokens, limits, tls);
         int port = http.start("127.0.0.1", 0);
-        this.api = new Api("http://127.0.0.1:" + port);
+        this.api = new Api(http.scheme() + "://127.0.0.1:" + port);
     }
 
     public static Coordinator.Settings fastReaper() {
