@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
         subcommands = {Main.Serve.class, Main.AfterRestoreCommand.class, ClientCommands.Ls.class, ClientCommands.Cat.class, ClientCommands.Stat.class,
                 ClientCommands.Put.class, ClientCommands.Rm.class, ClientCommands.WatchCommand.class, ClientCommands.Lock.class,
                 ClientCommands.Elect.class, ClientCommands.Sessions.class, ClientCommands.TokenCommand.class,
-                ClientCommands.AclCommand.class})
+                ClientCommands.AclCommand.class, Main.AotTraining.class})
 public final class Main implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -39,7 +39,7 @@ public final class Main implements Callable<Integer> {
         CommandLine cli = new CommandLine(new Main());
         cli.registerConverter(java.time.Duration.class, new dev.latchkey.coordinator.cli.Durations());
         java.util.Set<String> clientCommands = new java.util.HashSet<>(cli.getSubcommands().keySet());
-        clientCommands.removeAll(java.util.Set.of("serve", "after-restore"));
+        clientCommands.removeAll(java.util.Set.of("serve", "after-restore", "aot-training"));
         args = ClientCommands.hoistGlobalOptions(args, clientCommands);
         cli.setExpandAtFiles(false); // "put /f @file.txt" means the file's content, not picocli's argument files
         cli.setOut(out);
@@ -55,6 +55,56 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
         spec.commandLine().usage(spec.commandLine().getOut());
         return 0;
+    }
+
+    /**
+     * The training run behind bin/latchkey's AOT cache (JDK 25): the client commands a user types
+     * most (ls, put, cat, stat, sessions, lock, rm), run in this process against a private
+     * coordinator: a child process on a scratch data folder and a free loopback port, stopped and
+     * removed afterwards. Nothing else is touched, and no coordinator need be running. The
+     * coordinator runs in its own process so that the cache holds only what client commands load:
+     * with Jetty, H2 and jOOQ in it too it was three times the size and every command started slower.
+     */
+    @Command(name = "aot-training", hidden = true, description = "Runs the client commands once against a private coordinator (for the AOT cache).")
+    static final class AotTraining implements Callable<Integer> {
+        @Override
+        public Integer call() throws Exception {
+            Path data = java.nio.file.Files.createTempDirectory("latchkey-aot-training");
+            String launcher = ProcessHandle.current().info().command().orElse("java");
+            String jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            Process server = new ProcessBuilder(launcher, "-XX:TieredStopAtLevel=1", "-jar", jar, "serve", "--port", "0", "--data-dir",
+                    data.toString()).redirectErrorStream(true).start();
+            // not closed here: a drain thread reads it to the end, which comes when the server is stopped below
+            var lines = new java.io.BufferedReader(new java.io.InputStreamReader(server.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            try {
+                String url = null;
+                for (String line; url == null && (line = lines.readLine()) != null; ) {
+                    var m = java.util.regex.Pattern.compile("listening on (http://\\S+)").matcher(line);
+                    url = m.find() ? m.group(1) : null;
+                }
+                if (url == null) {
+                    return 1;
+                }
+                Thread.ofVirtual().start(() -> lines.lines().forEach(l -> { })); // keep its output drained
+                PrintWriter quiet = new PrintWriter(java.io.Writer.nullWriter());
+                for (String[] args : java.util.List.of(new String[] {"ls", "--server", url, "/"},
+                        new String[] {"put", "--server", url, "/training", "x"}, new String[] {"cat", "--server", url, "/training"},
+                        new String[] {"stat", "--server", url, "/training"}, new String[] {"sessions", "--server", url},
+                        new String[] {"lock", "--server", url, "/training-lock", "--wait", "1s", "--", "true"},
+                        new String[] {"-o", "json", "ls", "--server", url, "/"}, new String[] {"rm", "--server", url, "/training"})) {
+                    run(args, quiet, quiet);
+                }
+            } finally {
+                server.destroy();
+                if (!server.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    server.destroyForcibly();
+                }
+                try (var files = java.nio.file.Files.walk(data)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
+            return 0;
+        }
     }
 
     @Command(name = "serve", mixinStandardHelpOptions = true,

@@ -473,7 +473,7 @@ public final class ClientCommands {
 
         @Override
         int run(LatchkeyClient client) throws Exception {
-            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey lock").cache(false));
+            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey lock").cache(false).channel(false));
                     Lease lease = session.acquire(path, shared ? Sequencer.Mode.SHARED : Sequencer.Mode.EXCLUSIVE, wait, Duration.ZERO)) {
                 return runHolding(session, lease.sequencer());
             }
@@ -490,7 +490,7 @@ public final class ClientCommands {
 
         @Override
         int run(LatchkeyClient client) throws Exception {
-            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey elect").cache(false));
+            try (Session session = client.openSession(Session.Options.defaults().ttl(ttl).owner("latchkey elect").cache(false).channel(false));
                     LeaderElection election = new LeaderElection(session, name, value)) {
                 election.start();
                 if (!election.awaitLeadership(wait)) {

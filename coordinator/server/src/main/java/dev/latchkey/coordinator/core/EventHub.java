@@ -130,9 +130,24 @@ public final class EventHub implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                if (shuttingDown()) {
+                    return; // the JVM is stopping: the embedded database's own hook may have closed it first
+                }
                 LOG.warn("event poll failed: {}", e.getMessage());
                 sleepQuietly(500);
             }
+        }
+    }
+
+    /** Whether the JVM is running its shutdown hooks (a hook can no longer be added then). */
+    static boolean shuttingDown() {
+        try {
+            Thread probe = new Thread(() -> { });
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            return true;
         }
     }
 

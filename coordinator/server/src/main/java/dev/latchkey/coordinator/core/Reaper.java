@@ -63,6 +63,9 @@ public final class Reaper implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                if (EventHub.shuttingDown()) {
+                    return; // the JVM is stopping: the embedded database may have been closed first
+                }
                 LOG.warn("reaper tick failed: {}", e.getMessage());
             }
         }
@@ -80,7 +83,8 @@ public final class Reaper implements AutoCloseable {
             long gap = tx.now() - last;
             if (last > 0 && gap > outageThreshold.toMillis()) {
                 int extended = dsl.update(SESSION).set(SESSION_EXPIRES, SESSION_EXPIRES.plus(gap)).execute();
-                LOG.warn("no reaper tick for {} ms (store or coordinators away): extended {} leases by the gap", gap, extended);
+                // expected after every restart of a lone coordinator: informative, not alarming
+                LOG.info("no reaper tick for {} ms (store or coordinators away): extended {} leases by the gap", gap, extended);
             }
             dsl.update(CELL).set(CELL_VALUE, tx.now()).where(CELL_NAME.eq("reaper_tick")).execute();
 

@@ -303,8 +303,11 @@ public final class Sessions implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
-                LOG.warn("keep-alive batch failed: {}", e.getMessage());
                 batch.forEach(p -> p.result().completeExceptionally(e));
+                if (EventHub.shuttingDown()) {
+                    return; // the JVM is stopping: the embedded database may have been closed first
+                }
+                LOG.warn("keep-alive batch failed: {}", e.getMessage());
             }
         }
     }

@@ -88,7 +88,7 @@ class BadInputTest {
      * the whole 400 MiB is pushed at it, it answers 413, and afterwards it is alive and its heap is
      * within the limit (by its own metrics).
      */
-    @DatabaseTest(only = dev.latchkey.testing.Database.H2)
+    @DatabaseTest
     void aChunked400MiBBodyOnA256MbHeapGets413AndTheProcessStaysWithinItsHeap(TestDatabase db) throws Exception {
         try (CoordinatorProcess p = new CoordinatorProcess(List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
                 List.of("--db-url", db.jdbcUrl(), "--db-user", db.user(), "--db-password", db.password()))) {

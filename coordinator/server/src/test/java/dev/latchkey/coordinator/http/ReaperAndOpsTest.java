@@ -90,4 +90,20 @@ class ReaperAndOpsTest {
             assertThat(api.call("GET", "/v1/nope", null).status()).isEqualTo(404);
         }
     }
+
+    /** A coordinator on its embedded default stopped the usual way (SIGTERM) says nothing alarming on the way out. */
+    @org.junit.jupiter.api.Test
+    void aCleanStopOfTheEmbeddedDefaultLogsNoWarnings(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        for (int i = 0; i < 3; i++) {
+            CoordinatorProcess p = new CoordinatorProcess(java.util.List.of("--data-dir", dir.toString()));
+            try {
+                assertThat(p.api.put("/stop-" + i, "x").status()).isEqualTo(201);
+                String session = p.api.openSession(10_000);
+                assertThat(p.api.acquire("/stop-lock-" + i, session, "exclusive", 0, 0).status()).isEqualTo(200);
+            } finally {
+                p.close(); // SIGTERM, and waits for the exit
+            }
+            assertThat(p.output.toString()).as("stop %d", i).doesNotContain("WARN", "ERROR", "Exception");
+        }
+    }
 }
