@@ -75,10 +75,28 @@ public final class Arena {
     }
 
     /** What a round measured. */
+    /**
+     * @param payments        payments made (a buyer who retried may have paid more than once)
+     * @param loserP50Millis  the median time to an answer for the buyers who did not get the item
+     * @param timeline        each buyer's trace (the first {@link #TIMELINE_BUYERS}), on the round's clock
+     */
     public record Result(Round round, int purchased, int oversold, int soldOut, int busy, int retries, int errors,
             long ordersInDatabase, long stockLeft, Duration elapsed, double requestsPerSecond, double p50Millis,
-            double p95Millis, double p99Millis) {
+            double p95Millis, double p99Millis, int payments, double loserP50Millis, List<BuyerTrace> timeline) {
+
+        /** Payments that did not buy anything (made by buyers who then lost, and retried or gave up). */
+        public int wastedPayments() {
+            return Math.max(0, payments - purchased);
+        }
+
+        /** The share of buyers told "busy": turned away while the item was being bought, not because it was gone. */
+        public double busyShare() {
+            return round.buyers() == 0 ? 0 : (double) busy / round.buyers();
+        }
     }
+
+    /** How many buyers of a round are traced for the timeline. */
+    static final int TIMELINE_BUYERS = 200;
 
     /**
      * Runs every strategy once, unreported, so that the measured rounds do not pay for opening
@@ -108,20 +126,32 @@ public final class Arena {
         long ended;
         int errors = 0;
         List<Purchase> purchases = new ArrayList<>();
+        List<BuyerTrace> traces = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicInteger payments = new java.util.concurrent.atomic.AtomicInteger();
         try (ExecutorService buyers = Executors.newVirtualThreadPerTaskExecutor()) {
+            long[] origin = new long[1];
             for (int i = 0; i < round.buyers(); i++) {
                 String buyer = "buyer-" + i;
+                boolean traced = i < TIMELINE_BUYERS;
                 futures.add(buyers.submit(() -> {
                     start.await();
-                    try {
-                        return round.impl() == Impl.JPA ? jpa.checkout(itemId, buyer, round.payment(), round.strategy())
+                    long t0 = System.nanoTime();
+                    try (BuyerTrace.Recorder recorder = new BuyerTrace.Recorder(origin[0])) {
+                        Purchase p = round.impl() == Impl.JPA ? jpa.checkout(itemId, buyer, round.payment(), round.strategy())
                                 : shop.checkout(itemId, buyer, round.payment(), round.strategy());
+                        if (traced) {
+                            traces.add(new BuyerTrace(buyer, recorder.ms(t0), recorder.ms(System.nanoTime()), List.copyOf(recorder.payments()),
+                                    p.outcome(), p.attempts()));
+                        }
+                        payments.addAndGet(recorder.payments().size());
+                        return p;
                     } finally {
                         onBuyerDone.run();
                     }
                 }));
             }
             began = System.nanoTime();
+            origin[0] = began;
             start.countDown();
             for (Future<Purchase> f : futures) {
                 try {
@@ -135,12 +165,17 @@ public final class Arena {
         long[] stockAndOrders = shop.stockAndOrders(itemId);
         int purchased = count(purchases, Purchase.Outcome.PURCHASED);
         double[] millis = purchases.stream().mapToDouble(p -> p.latency().toNanos() / 1e6).sorted().toArray();
+        double[] loserMillis = purchases.stream().filter(p -> p.outcome() != Purchase.Outcome.PURCHASED)
+                .mapToDouble(p -> p.latency().toNanos() / 1e6).sorted().toArray();
+        List<BuyerTrace> timeline = new ArrayList<>(traces);
+        timeline.sort(java.util.Comparator.comparingDouble(BuyerTrace::startMs));
         Duration elapsed = Duration.ofNanos(ended - began);
         return new Result(round, purchased, (int) Math.max(0, stockAndOrders[1] - round.stock()),
                 count(purchases, Purchase.Outcome.SOLD_OUT), count(purchases, Purchase.Outcome.BUSY),
                 purchases.stream().mapToInt(p -> p.attempts() - 1).sum(), errors, stockAndOrders[1], stockAndOrders[0],
                 elapsed, round.buyers() / Math.max(1e-9, elapsed.toNanos() / 1e9),
-                percentile(millis, 50), percentile(millis, 95), percentile(millis, 99));
+                percentile(millis, 50), percentile(millis, 95), percentile(millis, 99), payments.get(), percentile(loserMillis, 50),
+                List.copyOf(timeline));
     }
 
     private static int count(List<Purchase> purchases, Purchase.Outcome outcome) {

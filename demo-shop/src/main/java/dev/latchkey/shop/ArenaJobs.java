@@ -38,6 +38,9 @@ final class ArenaJobs {
                 out.put("error", error);
             }
             out.put("results", results.stream().map(ArenaJobs::resultJson).toList());
+            if (status.equals("done")) {
+                out.put("verdict", Verdict.of(List.copyOf(results)));
+            }
             return out;
         }
     }
@@ -114,21 +117,27 @@ final class ArenaJobs {
         out.put("busy", r.busy());
         out.put("retries", r.retries());
         out.put("errors", r.errors());
-        out.put("requestsPerSecond", round(r.requestsPerSecond()));
+        out.put("requestsPerSecond", Math.round(r.requestsPerSecond() * 10) / 10.0);
         out.put("p50Ms", round(r.p50Millis()));
         out.put("p95Ms", round(r.p95Millis()));
         out.put("p99Ms", round(r.p99Millis()));
+        out.put("label", r.round().label());
+        out.put("payments", r.payments());
+        out.put("wastedPayments", r.wastedPayments());
+        out.put("busyShare", round(r.busyShare()));
+        out.put("loserP50Ms", round(r.loserP50Millis()));
         return out;
     }
 
     static String csv(Job job) {
         StringBuilder sb = new StringBuilder("strategy,impl,buyers,stock,paymentMs,purchased,oversold,soldOut,busy,retries,errors,"
-                + "requestsPerSecond,p50Ms,p95Ms,p99Ms\n");
+                + "requestsPerSecond,p50Ms,p95Ms,p99Ms,payments,wastedPayments,loserP50Ms\n");
         for (Arena.Result r : job.results) {
-            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f,%.2f,%.2f,%.2f%n", r.round().strategy().id(),
+            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d,%.1f,%.2f,%.2f,%.2f,%d,%d,%.2f%n", r.round().strategy().id(),
                     r.round().impl().id(),
                     r.round().buyers(), r.round().stock(), r.round().payment().toMillis(), r.purchased(), r.oversold(), r.soldOut(),
-                    r.busy(), r.retries(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p95Millis(), r.p99Millis()));
+                    r.busy(), r.retries(), r.errors(), r.requestsPerSecond(), r.p50Millis(), r.p95Millis(), r.p99Millis(), r.payments(),
+                    r.wastedPayments(), r.loserP50Millis()));
         }
         return sb.toString();
     }

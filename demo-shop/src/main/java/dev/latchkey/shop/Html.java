@@ -34,6 +34,8 @@ final class Html {
                  .banner{background:#fefcbf;padding:8px 24px}
                  table{border-collapse:collapse}td,th{padding:6px 10px;border-bottom:1px solid #e2e8f0;text-align:right}
                  td:first-child,th:first-child{text-align:left}
+                 #strategies td,#strategies th{text-align:left;vertical-align:top}
+                 #verdict li{margin:4px 0}
                  .outcome{font-size:1.3em;padding:12px;border-radius:6px}
                  .ok{background:#c6f6d5}.soldout{background:#fed7d7}.busy{background:#feebc8}
                  button{background:#2b6cb0;color:white;border:0;padding:8px 16px;border-radius:4px;cursor:pointer}

@@ -14,7 +14,12 @@ import picocli.CommandLine.Option;
 
 /** The demo shop's command line. With no arguments (or only options) it serves the shop on embedded H2. */
 @Command(name = "latchkey-demo-shop", mixinStandardHelpOptions = true, version = "latchkey-demo-shop 0.1.0",
-        description = "Races buyers for the last item in stock under every checkout strategy and reports what happened.",
+        description = {"The Latchkey demo shop: a web shop whose last item in stock can be bought under five checkout strategies "
+                + "(optimistic, pessimistic-wait, pessimistic-nowait, conditional-update, coordinator-lock).",
+                "With no command (or only serve's options) it serves the shop on http://127.0.0.1:8080: catalog, basket, checkout, "
+                + "the arena page (the strategies raced side by side, with a verdict and charts) and the admin page; on an "
+                + "embedded H2 database and an in-process coordinator unless told otherwise.",
+                "'arena' runs the race from the command line and prints the table (--json, --svg)."},
         subcommands = {Main.ServeCommand.class, Main.ArenaCommand.class})
 public final class Main implements Callable<Integer> {
 

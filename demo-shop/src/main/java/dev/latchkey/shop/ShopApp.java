@@ -264,6 +264,30 @@ public final class ShopApp implements AutoCloseable {
         web.get("/api/arena/{id}/results.json", ctx -> ctx.header("Content-Disposition",
                 "attachment; filename=arena-" + job(ctx).id + ".json").json(job(ctx).json()));
         web.get("/api/arena/{id}/chart.svg", ctx -> ctx.contentType("image/svg+xml").result(Charts.arena(job(ctx).results)));
+        web.get("/api/arena/{id}/charts/{name}.svg", ctx -> {
+            List<Arena.Result> results = List.copyOf(job(ctx).results);
+            String svg = switch (ctx.pathParam("name")) {
+                case "outcomes" -> Charts.outcomes(results);
+                case "wasted" -> Charts.wasted(results);
+                case "throughput" -> Charts.throughput(results);
+                case "latency" -> Charts.latency(results);
+                default -> throw new NoSuchRun("no chart '" + ctx.pathParam("name") + "' (outcomes, wasted, throughput, latency)");
+            };
+            ctx.contentType("image/svg+xml").result(svg);
+        });
+        web.get("/api/arena/{id}/timeline.svg", ctx -> {
+            List<Arena.Result> results = List.copyOf(job(ctx).results);
+            int round;
+            try {
+                round = Integer.parseInt(ctx.queryParamAsClass("round", String.class).getOrDefault("0"));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("round is a number, not '" + ctx.queryParam("round") + "'");
+            }
+            if (round < 0 || round >= results.size()) {
+                throw new NoSuchRun("run " + ctx.pathParam("id") + " has no round " + round + " (yet)");
+            }
+            ctx.contentType("image/svg+xml").result(Charts.timeline(results.get(round)));
+        });
         web.before("/admin*", this::requireAdmin);
         web.get("/admin", this::admin);
         web.post("/admin/settings", ctx -> {
@@ -339,7 +363,25 @@ public final class ShopApp implements AutoCloseable {
             body.append("<p>Your basket is empty.</p>");
         } else {
             body.append("<ul id=\"basket\">");
-            basket.forEach(id -> body.append("<li>item ").append(Html.escape(id)).append("</li>"));
+            long total = 0;
+            try (Connection c = dataSource.getConnection()) {
+                for (String id : basket) {
+                    var r = DSL.using(c).select().from(DSL.table(DSL.name("shop_item"))).where(DSL.field(DSL.name("id"), Long.class)
+                            .eq(Long.parseLong(id))).fetchOne();
+                    if (r == null) {
+                        body.append("<li>item ").append(Html.escape(id)).append(" (no longer sold)</li>");
+                        continue;
+                    }
+                    long cents = r.get(DSL.field(DSL.name("price_cents"), Long.class));
+                    total += cents;
+                    body.append("<li class=\"line\"><a href=\"/items/").append(Html.escape(id)).append("\">")
+                            .append(Html.escape(r.get(DSL.field(DSL.name("name"), String.class)))).append("</a> <span class=\"price\">")
+                            .append(price(cents)).append("</span></li>");
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+            body.append("<li id=\"total\"><b>Total ").append(price(total)).append("</b></li>");
             body.append("</ul><form method=\"post\" action=\"/checkout\"><label>Checkout strategy <select name=\"strategy\" id=\"strategy\">");
             for (Strategy s : Strategy.values()) {
                 body.append("<option value=\"").append(s.id()).append("\">").append(s.id()).append(" (").append(Html.escape(s.description()))
@@ -377,32 +419,61 @@ public final class ShopApp implements AutoCloseable {
 
     private void arenaPage(Context ctx) {
         StringBuilder strategies = new StringBuilder();
+        StringBuilder explained = new StringBuilder("<table id=\"strategies\"><tr><th>strategy</th><th>what it locks</th>"
+                + "<th>when the buyer gets an answer</th></tr>");
         for (Strategy s : Strategy.values()) {
             strategies.append("<label><input type=\"checkbox\" name=\"strategy\" value=\"").append(s.id()).append("\" checked> ")
                     .append(s.id()).append("</label> ");
+            explained.append("<tr><td><b>").append(s.id()).append("</b></td><td>").append(Html.escape(s.locks())).append("</td><td>")
+                    .append(Html.escape(s.answers())).append("</td></tr>");
+        }
+        explained.append("</table>");
+        StringBuilder presets = new StringBuilder();
+        for (int n : new int[] {8, 64}) {
+            for (int p : new int[] {0, 50, 200}) {
+                presets.append("<button type=\"button\" class=\"preset\" id=\"preset-").append(n).append('-').append(p).append("\" data-buyers=\"")
+                        .append(n).append("\" data-payment=\"").append(p).append("\">").append(n).append(" buyers, ").append(p).append(" ms</button> ");
+            }
         }
         String body = """
+                <section id="question">
+                <p><b>The question.</b> N buyers race for the last item; paying takes P ms. Is optimistic locking the better bet
+                when a lock would be held for a long payment? Is pessimistic locking's request rate real, or inflated by buyers
+                it turned away? Run the five strategies on the same item and let the numbers answer.</p>
+                </section>
+                %s
                 <form id="arena-form">
+                <p>Presets: %s</p>
                 <p>%s</p>
                 <p>Checkout written with
                    <label><input type="checkbox" name="impl" value="jdbc" checked> JDBC</label>
                    <label><input type="checkbox" name="impl" value="jpa"> JPA (Hibernate)</label>
                    (both: side by side)</p>
-                <p><label>Buyers <input name="buyers" id="buyers" value="64" size="5"></label>
+                <p><label>Buyers (N) <input name="buyers" id="buyers" value="64" size="5"></label>
                    <label>Stock <input name="stock" id="stock" value="1" size="5"></label>
-                   <label>Payment ms <input name="paymentMs" id="paymentMs" value="0,50" size="10"></label>
+                   <label>Payment ms (P, comma-separated) <input name="paymentMs" id="paymentMs" value="0,50" size="10"></label>
                    <button type="submit" id="run">Run</button></p></form>
                 <p><progress id="progress" value="0" max="1"></progress> <span id="status"></span></p>
+                <div id="verdict-box"></div>
                 <div id="results"></div>
                 <script>
-                document.getElementById('arena-form').addEventListener('submit', async (e) => {
+                const form = document.getElementById('arena-form');
+                for (const b of document.querySelectorAll('.preset')) {
+                  b.addEventListener('click', () => {
+                    document.getElementById('buyers').value = b.dataset.buyers;
+                    document.getElementById('paymentMs').value = b.dataset.payment;
+                    form.requestSubmit();
+                  });
+                }
+                form.addEventListener('submit', async (e) => {
                   e.preventDefault();
-                  const f = new FormData(e.target);
+                  const f = new FormData(form);
                   const body = {strategies: f.getAll('strategy'), impls: f.getAll('impl'), buyers: +f.get('buyers'), stock: +f.get('stock'),
                                 paymentMs: String(f.get('paymentMs')).split(',').map(Number)};
                   const r = await fetch('/api/arena', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
                   const job = await r.json();
                   if (!r.ok) { document.getElementById('status').textContent = job.detail; return; }
+                  document.getElementById('verdict-box').innerHTML = '';
                   poll(job.id);
                 });
                 async function poll(id) {
@@ -412,23 +483,47 @@ public final class ShopApp implements AutoCloseable {
                   render(id, job);
                   if (job.status === 'running' || job.status === 'queued') { setTimeout(() => poll(id), 300); }
                 }
+                const esc = s => String(s).replace(/[&<>"]/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[c]);
+                const fmt = (v, d) => Number(v).toFixed(d);
                 function render(id, job) {
-                  let html = '<table id="arena-table"><tr><th>strategy</th><th>checkout</th><th>pay ms</th><th>purchased</th><th>oversold</th><th>sold out</th>'
-                    + '<th>busy</th><th>retries</th><th>req/s</th><th>p50</th><th>p95</th><th>p99</th></tr>';
+                  if (job.verdict) {
+                    document.getElementById('verdict-box').innerHTML = '<h2>Verdict</h2><ul id="verdict">'
+                      + job.verdict.map(v => '<li>' + esc(v) + '</li>').join('') + '</ul>';
+                  }
+                  let html = '<table id="arena-table"><tr><th>strategy</th><th>pay (ms)</th><th>purchased</th><th>oversold</th><th>sold out</th>'
+                    + '<th>busy</th><th>wasted payments</th><th>answers/s</th><th>busy share</th><th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th>'
+                    + '<th>losers answered in (ms, median)</th></tr>';
                   for (const r of job.results) {
-                    html += '<tr><td>' + r.strategy + '</td><td>' + r.impl + '</td><td>' + r.paymentMs + '</td><td>' + r.purchased + '</td><td>' + r.oversold
-                      + '</td><td>' + r.soldOut + '</td><td>' + r.busy + '</td><td>' + r.retries + '</td><td>' + r.requestsPerSecond
-                      + '</td><td>' + r.p50Ms + '</td><td>' + r.p95Ms + '</td><td>' + r.p99Ms + '</td></tr>';
+                    html += '<tr><td>' + esc(r.label) + '</td><td>' + r.paymentMs + '</td><td>' + r.purchased + '</td><td>' + r.oversold
+                      + '</td><td>' + r.soldOut + '</td><td>' + r.busy + '</td><td>' + r.wastedPayments + '</td><td>' + fmt(r.requestsPerSecond, 0)
+                      + '</td><td>' + fmt(100 * r.busyShare, 0) + '%%</td><td>' + fmt(r.p50Ms, 1) + '</td><td>' + fmt(r.p95Ms, 1) + '</td><td>'
+                      + fmt(r.p99Ms, 1) + '</td><td>' + fmt(r.loserP50Ms, 1) + '</td></tr>';
                   }
                   html += '</table>';
                   if (job.results.length) {
-                    html += '<p><img id="chart" alt="arena chart" src="/api/arena/' + id + '/chart.svg?n=' + job.results.length + '"></p>'
+                    const n = job.results.length;
+                    const chart = name => '<p><img class="chart" id="' + name + '" alt="' + name + ' chart" src="/api/arena/' + id + '/charts/'
+                      + name + '.svg?n=' + n + '"></p>';
+                    html += chart('outcomes') + chart('wasted') + chart('throughput') + chart('latency');
+                    html += '<h2>One round, buyer by buyer</h2><p><label>Round <select id="timeline-round">'
+                      + job.results.map((r, i) => '<option value="' + i + '">' + esc(r.label) + ', ' + r.paymentMs + ' ms</option>').join('')
+                      + '</select></label></p><p><img id="timeline" alt="timeline of one round" src="/api/arena/' + id + '/timeline.svg?round=0&n=' + n + '"></p>'
                       + '<p><a id="csv" href="/api/arena/' + id + '/results.csv">CSV</a> · <a id="json" href="/api/arena/' + id + '/results.json">JSON</a></p>';
                   }
+                  const keep = document.getElementById('timeline-round');
+                  const chosen = keep ? keep.value : null;
                   document.getElementById('results').innerHTML = html;
+                  const select = document.getElementById('timeline-round');
+                  if (select) {
+                    if (chosen !== null && chosen < job.results.length) { select.value = chosen; }
+                    const show = () => document.getElementById('timeline').src = '/api/arena/' + id + '/timeline.svg?round=' + select.value
+                      + '&n=' + job.results.length;
+                    select.addEventListener('change', show);
+                    show();
+                  }
                 }
                 </script>
-                """.formatted(strategies);
+                """.formatted(explained, presets, strategies);
         ctx.html(Html.page("Arena", settings.path("banner").asText(), body));
     }
 

@@ -18,6 +18,27 @@ public enum Strategy {
     private final String id;
     private final String description;
 
+    /** What the strategy locks, and when a buyer gets an answer (for the arena page). */
+    public String locks() {
+        return switch (this) {
+            case OPTIMISTIC -> "Nothing. Reads stock and version, pays, then writes only if the version is unchanged.";
+            case PESSIMISTIC_WAIT -> "The item's row (SELECT ... FOR UPDATE), from before payment until the commit.";
+            case PESSIMISTIC_NOWAIT -> "The item's row, as pessimistic-wait, but never waits for it (FOR UPDATE NOWAIT).";
+            case CONDITIONAL_UPDATE -> "The row for one UPDATE only: stock = stock - 1 WHERE stock > 0, before payment.";
+            case COORDINATOR_LOCK -> "A coordinator lock per item, held while paying; the stock write is fenced by its sequencer.";
+        };
+    }
+
+    public String answers() {
+        return switch (this) {
+            case OPTIMISTIC -> "At once, but a buyer who loses the race has paid for nothing, and pays again on the retry.";
+            case PESSIMISTIC_WAIT -> "After queueing behind whoever holds the row: losers wait for each payment ahead of them.";
+            case PESSIMISTIC_NOWAIT -> "At once: a buyer who finds the row locked is told \"busy, try again\", even if the item then sells.";
+            case CONDITIONAL_UPDATE -> "At once: the unit is reserved or it is gone; only the winner pays.";
+            case COORDINATOR_LOCK -> "After queueing for the coordinator's lock, as pessimistic-wait, but across processes and databases.";
+        };
+    }
+
     Strategy(String id, String description) {
         this.id = id;
         this.description = description;

@@ -81,6 +81,14 @@ class ArenaTest {
     }
 
     @Test
+    void helpSaysWhatTheShopDoesToday() {
+        StringWriter out = new StringWriter();
+        assertThat(Main.run(new String[] {"--help"}, new PrintWriter(out, true), new PrintWriter(new StringWriter()))).isZero();
+        assertThat(out.toString().replaceAll("\\s+", " ")).contains("serves the shop on", "8080", "the arena page", "verdict",
+                "arena", "serve");
+    }
+
+    @Test
     void badArgumentsGetAClearMessageAndANonZeroExit() {
         StringWriter err = new StringWriter();
         int code = Main.run(new String[] {"arena", "--strategy", "telepathy"}, new PrintWriter(new StringWriter()),

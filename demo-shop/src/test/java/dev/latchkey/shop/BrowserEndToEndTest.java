@@ -22,8 +22,9 @@ import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * A buyer in headless Chromium buys an item through the pages, then runs a small arena and sees
- * its chart. Needs Debian's chromium and chromium-driver (.ci/run installs them); without them the
+ * A buyer in headless Chromium walks catalog, item, basket and checkout, then runs the arena from a
+ * preset and reads its verdict, four charts and the timeline of a round. A screenshot of each page is
+ * kept in target/screenshots. Needs Debian's chromium and chromium-driver (.ci/run installs them); without them the
  * test is skipped with the reason, except under CI=true, where it fails.
  */
 class BrowserEndToEndTest {
@@ -55,35 +56,58 @@ class BrowserEndToEndTest {
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
                 wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class); // a poll that meets a re-render polls again
                 browser.get(app.url() + "/");
+                present(wait, "catalog");
+                shoot(browser, "1-catalog");
                 browser.findElement(By.linkText("Brass latch key")).click();
                 assertThat(present(wait, "stock").getText()).contains("In stock: 1");
+                shoot(browser, "2-item");
                 present(wait, "add").click();
+                assertThat(present(wait, "basket").getText()).as("basket lines name the item and its price")
+                        .contains("Brass latch key", "€19.99");
+                assertThat(present(wait, "total").getText()).contains("€19.99");
+                shoot(browser, "3-basket");
                 new Select(present(wait, "strategy")).selectByValue("pessimistic-nowait");
                 present(wait, "checkout").click();
                 assertThat(present(wait, "outcome").getText()).contains("the item is yours");
+                shoot(browser, "4-checkout");
 
                 browser.get(app.url() + "/arena");
                 present(wait, "arena-form");
-                setValue(browser, "buyers", "8");
-                setValue(browser, "paymentMs", "0");
-                browser.findElement(By.id("run")).click();
-                // The live page re-renders the chart and the table while the arena runs, so no element
-                // found before the end is kept: wait for the final state, then read it afresh by script
-                // (a reference held across a re-render went stale and failed this test at random).
+                assertThat(present(wait, "strategies").getText()).contains("what it locks", "FOR UPDATE NOWAIT");
+                present(wait, "preset-8-50").click(); // N = 8 buyers, P = 50 ms, every strategy
+                // The live page re-renders the charts and the table while the arena runs, so no element
+                // found before the end is kept: wait for the final state, then read it afresh by script.
                 wait.until(d -> d.findElement(By.id("status")).getText().startsWith("done"));
-                String chartSrc = wait.until(d -> (String) ((JavascriptExecutor) d).executeScript(
-                        "var c = document.getElementById('chart');"
-                                + " return c && c.complete && c.naturalWidth > 0 ? c.getAttribute('src') : null"));
-                assertThat(chartSrc).contains("/chart.svg");
+                String verdict = wait.until(d -> (String) ((JavascriptExecutor) d).executeScript(
+                        "var v = document.getElementById('verdict'); return v ? v.innerText : null"));
+                assertThat(verdict).contains("Correctness: every strategy sold exactly the stock", "At 50 ms payment",
+                        "answered the buyers who did not get the item fastest");
+                for (String chart : List.of("outcomes", "wasted", "throughput", "latency", "timeline")) {
+                    Long width = wait.until(d -> (Long) ((JavascriptExecutor) d).executeScript(
+                            "var c = document.getElementById(arguments[0]);"
+                                    + " return c && c.complete && c.naturalWidth > 0 ? c.naturalWidth : null", chart));
+                    assertThat(width).as(chart + " rendered").isGreaterThan(100);
+                }
                 String table = (String) ((JavascriptExecutor) browser).executeScript("return document.getElementById('arena-table').innerText");
-                assertThat(table).contains("coordinator-lock", "optimistic");
-                Path shot = Path.of("target", "e2e-arena.png");
-                Files.createDirectories(shot.getParent());
-                Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+                assertThat(table).contains("coordinator-lock", "optimistic", "p50 (ms)", "wasted payments");
+                new Select(browser.findElement(By.id("timeline-round"))).selectByIndex(1);
+                wait.until(d -> (Boolean) ((JavascriptExecutor) d).executeScript(
+                        "var t = document.getElementById('timeline'); return t.src.indexOf('round=1') > 0 && t.complete && t.naturalWidth > 0"));
+                shoot(browser, "5-arena");
             } finally {
                 browser.quit();
             }
         }
+    }
+
+    /** Keeps a screenshot of the page as a build artifact: target/screenshots/NAME.png (the whole page's height). */
+    private static void shoot(WebDriver browser, String name) throws java.io.IOException {
+        Long height = (Long) ((JavascriptExecutor) browser).executeScript("return document.documentElement.scrollHeight");
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1280, (int) Math.min(6000, Math.max(800, height + 40))));
+        Path shot = Path.of("target", "screenshots", name + ".png");
+        Files.createDirectories(shot.getParent());
+        Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 1000));
     }
 
     /** Waits for the element of a page that a click may still be loading. */
