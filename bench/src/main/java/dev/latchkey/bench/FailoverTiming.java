@@ -22,14 +22,13 @@ import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.retry.ExponentialBackoffRetry;
-import org.apache.curator.test.InstanceSpec;
-import org.apache.curator.test.TestingServer;
 
 /**
  * Failover timing: a leader process is killed with SIGKILL; how long until the standby (another
  * process, already campaigning) is leader? The Latchkey coordinator's election (store on
- * PostgreSQL) against Curator's {@code LeaderLatch} on an embedded ZooKeeper, with the same session
- * timeout on both (4 s; ZooKeeper's tickTime is its usual 2 s, so a 4 s session is allowed).
+ * PostgreSQL) against Curator's {@code LeaderLatch} on ZooKeeper and etcd's election service, each
+ * peer a process of its own, with the same session timeout everywhere (4 s; ZooKeeper's tickTime is
+ * its usual 2 s, so a 4 s session is allowed; etcd's lease TTL is 4 s).
  *
  * <p>Neither side can tell a dead leader from a slow one before its session times out, so the time
  * is bounded below by what remains of the dead leader's last lease: between two thirds of the
@@ -70,7 +69,16 @@ public final class FailoverTiming {
             latchkey = latchkey(db.url(), db.user(), db.password(), rounds);
         }
         Result zookeeper = zookeeper(rounds);
-        System.out.println(markdown(List.of(latchkey, zookeeper)));
+        List<Result> results = new ArrayList<>(List.of(latchkey, zookeeper));
+        etcd(rounds).ifPresentOrElse(results::add, () -> System.err.println("skipped etcd: " + Peers.missing("etcd")));
+        System.out.println(markdown(results));
+        String svg = System.getProperty("svg");
+        if (svg != null) {
+            List<SvgBarChart.Bar> bars = results.stream().map(r -> new SvgBarChart.Bar(r.system(), r.median(), 0,
+                    String.format(Locale.ROOT, "(min %,d, max %,d ms)", r.min(), r.max()))).toList();
+            java.nio.file.Files.writeString(java.nio.file.Path.of(svg), SvgBarChart.render(
+                    "Leader killed (SIGKILL) to standby elected, 4 s sessions: median", "ms", bars));
+        }
     }
 
     public static String markdown(List<Result> results) {
@@ -111,15 +119,14 @@ public final class FailoverTiming {
         }
     }
 
-    /** ZooKeeper: an embedded server in this process, the leader in a child process, the standby here. */
+    /** ZooKeeper: a server process of its own (tickTime 2 s), the leader in a child process, the standby here. */
     public static Result zookeeper(int rounds) throws Exception {
-        InstanceSpec spec = new InstanceSpec(null, -1, -1, -1, true, -1, 2_000, -1);
-        try (TestingServer zk = new TestingServer(spec, true)) {
+        try (Peers.Peer zk = Peers.zookeeper()) {
             long[] millis = new long[rounds];
             for (int round = 0; round < rounds; round++) {
                 String path = "/bench-" + round;
-                Process leader = spawn("zookeeper", zk.getConnectString() + "|" + path);
-                try (CuratorFramework framework = curator(zk.getConnectString()); LeaderLatch standby = new LeaderLatch(framework, path, "standby")) {
+                Process leader = spawn("zookeeper", zk.endpoint() + "|" + path);
+                try (CuratorFramework framework = curator(zk.endpoint()); LeaderLatch standby = new LeaderLatch(framework, path, "standby")) {
                     CountDownLatch elected = new CountDownLatch(1);
                     long[] at = new long[1];
                     standby.addListener(new LeaderLatchListener() {
@@ -139,6 +146,41 @@ public final class FailoverTiming {
             }
             return new Result("curator LeaderLatch (ZooKeeper)", millis);
         }
+    }
+
+    /**
+     * etcd: its election service (jetcd's {@code Election}, campaigning with a lease of the same
+     * 4 s TTL, kept alive), etcd a process of its own, the leader in a child process, the standby
+     * here. Empty when etcd is not installed.
+     */
+    public static java.util.Optional<Result> etcd(int rounds) throws Exception {
+        java.util.Optional<Peers.Peer> peer = Peers.etcd();
+        if (peer.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        try (Peers.Peer etcd = peer.get(); io.etcd.jetcd.Client client = io.etcd.jetcd.Client.builder().endpoints(etcd.endpoint()).build()) {
+            long[] millis = new long[rounds];
+            for (int round = 0; round < rounds; round++) {
+                String election = "bench-" + round;
+                Process leader = spawn("etcd", etcd.endpoint() + "|" + election);
+                long lease = client.getLeaseClient().grant(SESSION_TIMEOUT.toSeconds()).get().getID();
+                try (var keepAlive = client.getLeaseClient().keepAlive(lease, io.etcd.jetcd.support.Observers.observer(r -> { }))) {
+                    CountDownLatch elected = new CountDownLatch(1);
+                    long[] at = new long[1];
+                    client.getElectionClient().campaign(bytes(election), lease, bytes("standby")).thenRun(() -> {
+                        at[0] = System.nanoTime();
+                        elected.countDown();
+                    });
+                    millis[round] = killAndWait(leader, elected, at);
+                }
+                client.getLeaseClient().revoke(lease).get(10, TimeUnit.SECONDS);
+            }
+            return java.util.Optional.of(new Result("etcd election (jetcd, 4 s lease)", millis));
+        }
+    }
+
+    private static io.etcd.jetcd.ByteSequence bytes(String s) {
+        return io.etcd.jetcd.ByteSequence.from(s, StandardCharsets.UTF_8);
     }
 
     private static long killAndWait(Process leader, CountDownLatch elected, long[] at) throws Exception {
@@ -199,6 +241,11 @@ public final class FailoverTiming {
             if (!election.awaitLeadership(Duration.ofSeconds(30))) {
                 throw new IllegalStateException("not elected");
             }
+        } else if (system.equals("etcd")) {
+            io.etcd.jetcd.Client client = io.etcd.jetcd.Client.builder().endpoints(parts[0]).build();
+            long lease = client.getLeaseClient().grant(SESSION_TIMEOUT.toSeconds()).get().getID();
+            client.getLeaseClient().keepAlive(lease, io.etcd.jetcd.support.Observers.observer(r -> { }));
+            client.getElectionClient().campaign(bytes(parts[1]), lease, bytes("leader")).get(30, TimeUnit.SECONDS);
         } else {
             CuratorFramework framework = curator(parts[0]);
             LeaderLatch latch = new LeaderLatch(framework, parts[1], "leader");

@@ -26,11 +26,12 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.ExponentialBackoffRetry;
-import org.apache.curator.test.TestingServer;
 
 /**
  * Lock acquire + release, side by side in one run on this machine: the Latchkey coordinator (Java
- * client over its session channel, store on PostgreSQL), Curator's InterProcessMutex on an embedded ZooKeeper,
+ * client over its session channel, store on PostgreSQL), Curator's InterProcessMutex on ZooKeeper, etcd's
+ * lock service (jetcd), Redisson's RLock on Redis with appendfsync always and everysec (each peer its
+ * own process, see {@link Peers}),
  * ShedLock's JDBC provider on the same PostgreSQL, the least any HTTP lock service with a durable write
  * per operation can do ({@link #httpFloor}), and raw pg_advisory_lock/unlock (the floor of all).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
@@ -79,7 +80,7 @@ public final class LockShootout {
                 }
             }
             java.nio.file.Files.writeString(java.nio.file.Path.of(args[1]),
-                    SvgBarChart.render("Lock acquire + release, 8 clients (PostgreSQL store; ZooKeeper embedded)", "ops/s", bars));
+                    SvgBarChart.render("Lock acquire + release, 8 clients (PostgreSQL store; peers as their own processes)", "ops/s", bars));
         }
     }
 
@@ -87,18 +88,26 @@ public final class LockShootout {
         List<Cell> cells = new ArrayList<>();
         // durable commits for every contender: the coordinator's store, ShedLock's table and ZooKeeper's log all sync
         try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40, true)) {
-            String only = System.getProperty("contenders", "latchkey,curator,shedlock,http-floor,pg-advisory");
+            String only = System.getProperty("contenders", "latchkey,curator,etcd,redisson-always,redisson-everysec,shedlock,http-floor,pg-advisory");
             List<Contender> contenders = new ArrayList<>();
             for (String name : only.split(",")) {
-                contenders.add(switch (name.trim()) {
-                    case "latchkey" -> latchkey(db.url(), db.user(), db.password());
-                    case "curator" -> curator();
-                    case "shedlock" -> shedLock(pool);
-                    case "http-floor" -> httpFloor(pool);
-                    case "pg-advisory" -> pgAdvisory(pool);
-                    default -> throw new IllegalArgumentException(
-                            "unknown contender '" + name + "' (latchkey, curator, shedlock, http-floor, pg-advisory)");
-                });
+                Optional<Contender> contender = switch (name.trim()) {
+                    case "latchkey" -> Optional.of(latchkey(db.url(), db.user(), db.password()));
+                    case "curator" -> Optional.of(curator());
+                    case "etcd" -> etcd();
+                    case "redisson-always" -> redisson("always");
+                    case "redisson-everysec" -> redisson("everysec");
+                    case "shedlock" -> Optional.of(shedLock(pool));
+                    case "http-floor" -> Optional.of(httpFloor(pool));
+                    case "pg-advisory" -> Optional.of(pgAdvisory(pool));
+                    default -> throw new IllegalArgumentException("unknown contender '" + name
+                            + "' (latchkey, curator, etcd, redisson-always, redisson-everysec, shedlock, http-floor, pg-advisory)");
+                };
+                if (contender.isPresent()) {
+                    contenders.add(contender.get());
+                } else {
+                    System.err.println("skipped " + name.trim() + ": " + Peers.missing(name.trim().startsWith("redisson") ? "redis" : name.trim()));
+                }
             }
             try {
                 for (Contender c : contenders) {
@@ -249,9 +258,10 @@ public final class LockShootout {
         };
     }
 
+    /** Curator's InterProcessMutex on ZooKeeper running as its own process (forceSync=yes), not in this JVM. */
     static Contender curator() throws Exception {
-        TestingServer zk = new TestingServer(true);
-        CuratorFramework framework = CuratorFrameworkFactory.newClient(zk.getConnectString(), new ExponentialBackoffRetry(100, 3));
+        Peers.Peer zk = Peers.zookeeper();
+        CuratorFramework framework = CuratorFrameworkFactory.newClient(zk.endpoint(), new ExponentialBackoffRetry(100, 3));
         framework.start();
         framework.blockUntilConnected();
         return new Contender() {
@@ -273,6 +283,83 @@ public final class LockShootout {
                 zk.close();
             }
         };
+    }
+
+    /**
+     * etcd's v3 lock service (jetcd's {@code Lock}): each client holds a lease (TTL 10 s, kept alive)
+     * and locks with it; the lock is a key under the name, owned by the lease, so it goes with the
+     * lease if the client dies. etcd as its own process, one member, fsync per commit.
+     */
+    static Optional<Contender> etcd() throws Exception {
+        Optional<Peers.Peer> peer = Peers.etcd();
+        if (peer.isEmpty()) {
+            return Optional.empty();
+        }
+        io.etcd.jetcd.Client client = io.etcd.jetcd.Client.builder().endpoints(peer.get().endpoint()).build();
+        return Optional.of(new Contender() {
+            public String name() {
+                return "etcd";
+            }
+
+            public Client client(int index) throws Exception {
+                long lease = client.getLeaseClient().grant(10).get().getID();
+                var keepAlive = client.getLeaseClient().keepAlive(lease, io.etcd.jetcd.support.Observers.observer(r -> { }));
+                return new Client() {
+                    public void lockUnlock(String lock) throws Exception {
+                        var held = client.getLockClient().lock(bytes("/bench/" + lock), lease).get(30, TimeUnit.SECONDS);
+                        client.getLockClient().unlock(held.getKey()).get(30, TimeUnit.SECONDS);
+                    }
+
+                    public void close() throws Exception {
+                        keepAlive.close();
+                        client.getLeaseClient().revoke(lease).get(10, TimeUnit.SECONDS);
+                    }
+                };
+            }
+
+            public void close() {
+                client.close();
+                peer.get().close();
+            }
+        });
+    }
+
+    private static io.etcd.jetcd.ByteSequence bytes(String s) {
+        return io.etcd.jetcd.ByteSequence.from(s, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Redisson's {@code RLock} (the most used Java distributed lock) on Redis as its own process,
+     * its append-only file synced as {@code appendfsync} says: {@code always} (every write durable
+     * before it is acknowledged) or {@code everysec} (Redis's default: up to a second lost on a crash).
+     */
+    static Optional<Contender> redisson(String appendfsync) throws Exception {
+        Optional<Peers.Peer> peer = Peers.redis(appendfsync);
+        if (peer.isEmpty()) {
+            return Optional.empty();
+        }
+        org.redisson.config.Config config = new org.redisson.config.Config();
+        config.useSingleServer().setAddress("redis://" + peer.get().endpoint()).setConnectionPoolSize(64).setConnectionMinimumIdleSize(8);
+        org.redisson.api.RedissonClient redisson = org.redisson.Redisson.create(config);
+        String name = "redisson-" + appendfsync;
+        return Optional.of(new Contender() {
+            public String name() {
+                return name;
+            }
+
+            public Client client(int index) {
+                return lock -> {
+                    org.redisson.api.RLock l = redisson.getLock("bench:" + lock);
+                    l.lock(30, TimeUnit.SECONDS);
+                    l.unlock();
+                };
+            }
+
+            public void close() {
+                redisson.shutdown();
+                peer.get().close();
+            }
+        });
     }
 
     static Contender shedLock(HikariDataSource pool) throws Exception {

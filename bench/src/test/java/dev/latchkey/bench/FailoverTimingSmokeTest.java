@@ -25,4 +25,18 @@ class FailoverTimingSmokeTest {
         assertThat(r.median()).isPositive();
         assertThat(FailoverTiming.markdown(List.of(r))).contains("| curator LeaderLatch (ZooKeeper) | 1 |");
     }
+
+    @Test
+    void aKilledEtcdLeaderIsReplaced() throws Exception {
+        java.util.Optional<FailoverTiming.Result> r = FailoverTiming.etcd(1);
+        if (r.isEmpty()) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError(Peers.missing("etcd") + ", and CI=true requires it");
+            }
+            org.junit.jupiter.api.Assumptions.abort(Peers.missing("etcd"));
+        }
+        // etcd's lease expires within its TTL after the last keep-alive; then the standby's campaign wins
+        assertThat(r.get().median()).isBetween(500L, FailoverTiming.SESSION_TIMEOUT.toMillis() + 5_000);
+        assertThat(FailoverTiming.markdown(List.of(r.get()))).contains("| etcd election");
+    }
 }

@@ -35,4 +35,31 @@ class LockShootoutSmokeTest {
         }
         assertThat(LockShootout.markdown(cells)).contains("| latchkey | hot | 2 |", "| curator |", "| shedlock |", "| http-floor |", "| pg-advisory |");
     }
+
+    /**
+     * etcd's lock and Redisson's RLock, each on its peer started as a process of its own: skipped
+     * with the install command when the peer is missing, except under CI=true.
+     */
+    @org.junit.jupiter.api.Test
+    void thePeersContendersTakeAndReleaseLocks() throws Exception {
+        boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
+        for (String name : List.of("etcd", "redisson-always", "redisson-everysec")) {
+            java.util.Optional<LockShootout.Contender> contender = name.equals("etcd") ? LockShootout.etcd()
+                    : LockShootout.redisson(name.substring("redisson-".length()));
+            if (contender.isEmpty()) {
+                String why = Peers.missing(name.equals("etcd") ? "etcd" : "redis");
+                if (ci) {
+                    throw new AssertionError(why + ", and CI=true requires it");
+                }
+                System.out.println("skipped " + name + ": " + why);
+                continue;
+            }
+            try (LockShootout.Contender c = contender.get()) {
+                LockShootout.Cell distinct = LockShootout.measure(c, "distinct", 2, Duration.ofMillis(400));
+                LockShootout.Cell hot = LockShootout.measure(c, "hot", 4, Duration.ofMillis(400));
+                assertThat(distinct.opsPerSecond()).as(distinct.toString()).isGreaterThan(50);
+                assertThat(hot.opsPerSecond()).as(hot.toString()).isGreaterThan(10);
+            }
+        }
+    }
 }

@@ -18,4 +18,18 @@ class SessionCapacitySmokeTest {
         assertThat(r.keepAlives()).isGreaterThan(200);
         assertThat(r.storeWritesPerSecond()).as("batched: far fewer writes than keep-alives").isLessThan(r.keepAlivesPerSecond() / 2);
     }
+
+    @org.junit.jupiter.api.Test
+    void etcdLeasesKeptAliveDoNotExpire() throws Exception {
+        java.util.Optional<SessionCapacity.PeerResult> r = SessionCapacity.etcd(200, Duration.ofSeconds(3), Duration.ofSeconds(3));
+        if (r.isEmpty()) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError(Peers.missing("etcd") + ", and CI=true requires it");
+            }
+            org.junit.jupiter.api.Assumptions.abort(Peers.missing("etcd"));
+        }
+        assertThat(r.get().expired()).isZero();
+        assertThat(r.get().keepAlivesPerSecond()).isGreaterThan(100);
+        assertThat(r.get().serverCores()).isNotNaN();
+    }
 }
