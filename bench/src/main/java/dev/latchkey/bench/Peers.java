@@ -104,7 +104,7 @@ public final class Peers {
                 "--listen-client-urls", clientUrl, "--advertise-client-urls", clientUrl, "--listen-peer-urls", peerUrl,
                 "--initial-advertise-peer-urls", peerUrl, "--initial-cluster", "bench=" + peerUrl, "--initial-cluster-state", "new",
                 "--log-level", "error"));
-        awaitPort(p, client, "etcd");
+        awaitPort(p, client, "etcd", data);
         return Optional.of(new Peer("etcd", "etcd 3.4, one member, WAL fsync per commit (as shipped)", clientUrl, p, data));
     }
 
@@ -127,7 +127,7 @@ public final class Peers {
         Process p = start(data, List.of(binary.get().toString(), "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir",
                 data.toString(), "--appendonly", "yes", "--appendfsync", appendfsync, "--save", "", "--protected-mode", "yes",
                 "--daemonize", "no", "--logfile", "", "--notify-keyspace-events", keyspaceEvents ? "K$" : ""));
-        awaitPort(p, port, "redis-server");
+        awaitPort(p, port, "redis-server", data);
         return Optional.of(new Peer("redis-" + appendfsync, "Redis 7.0, append-only file, appendfsync " + appendfsync,
                 "127.0.0.1:" + port, p, data));
     }
@@ -146,7 +146,7 @@ public final class Peers {
                 .map(e -> Path.of(e).toAbsolutePath().toString()).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
         Process p = start(data, List.of(launcher, "-Xmx512m", "-Dzookeeper.jmx.log4j.disable=true", "-cp", classPath,
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", config.toString()));
-        awaitPort(p, port, "ZooKeeper");
+        awaitPort(p, port, "ZooKeeper", data);
         return new Peer("zookeeper", "ZooKeeper 3.9 in its own JVM, forceSync=yes (as shipped)", "127.0.0.1:" + port, p, data);
     }
 
@@ -155,11 +155,14 @@ public final class Peers {
                 .redirectOutput(data.resolve("server.log").toFile()).start();
     }
 
-    private static void awaitPort(Process p, int port, String what) throws InterruptedException, IOException {
+    /** Waits until the peer listens; if it does not, stops it and removes its scratch folder (with its log: the message says how it ended). */
+    private static void awaitPort(Process p, int port, String what, Path data) throws InterruptedException, IOException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String failure = what + " did not listen on port " + port + " within 30 s";
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
-                throw new IOException(what + " exited at start with code " + p.exitValue());
+                failure = what + " exited at start with code " + p.exitValue() + ": " + lastLines(data.resolve("server.log"));
+                break;
             }
             try (Socket s = new Socket("127.0.0.1", port)) {
                 return;
@@ -167,8 +170,18 @@ public final class Peers {
                 Thread.sleep(50);
             }
         }
-        p.destroyForcibly();
-        throw new IOException(what + " did not listen on port " + port + " within 30 s");
+        p.destroyForcibly().waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+        deleteQuietly(data);
+        throw new IOException(failure);
+    }
+
+    private static String lastLines(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+        } catch (IOException | RuntimeException e) {
+            return "(no log)";
+        }
     }
 
     static int freePort() throws IOException {
