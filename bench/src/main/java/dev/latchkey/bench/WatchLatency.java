@@ -171,7 +171,10 @@ public final class WatchLatency {
                 io.etcd.jetcd.Client writer = io.etcd.jetcd.Client.builder().endpoints(etcd.endpoint()).build();
                 io.etcd.jetcd.Client watcher = io.etcd.jetcd.Client.builder().endpoints(etcd.endpoint()).build()) {
             io.etcd.jetcd.ByteSequence key = io.etcd.jetcd.ByteSequence.from("/latency", StandardCharsets.UTF_8);
-            writer.getKVClient().put(key, io.etcd.jetcd.ByteSequence.from("start", StandardCharsets.UTF_8)).get();
+            long startRev = writer.getKVClient().put(key, io.etcd.jetcd.ByteSequence.from("start", StandardCharsets.UTF_8)).get()
+                    .getHeader().getRevision();
+            // each watch starts at the revision after the first put: no write is missed however long the stream takes to open
+            io.etcd.jetcd.options.WatchOption fromNext = io.etcd.jetcd.options.WatchOption.builder().withRevision(startRev + 1).build();
             List<ConcurrentHashMap<Long, Long>> arrivals = new ArrayList<>();
             CountDownLatch all = new CountDownLatch(writes * watchers);
             List<io.etcd.jetcd.Watch.Watcher> streams = new ArrayList<>();
@@ -179,7 +182,7 @@ public final class WatchLatency {
                 for (int w = 0; w < watchers; w++) {
                     ConcurrentHashMap<Long, Long> mine = new ConcurrentHashMap<>();
                     arrivals.add(mine);
-                    streams.add(watcher.getWatchClient().watch(key, response -> {
+                    streams.add(watcher.getWatchClient().watch(key, fromNext, response -> {
                         long now = System.nanoTime();
                         response.getEvents().forEach(e -> {
                             mine.put(e.getKeyValue().getModRevision(), now);
@@ -187,7 +190,6 @@ public final class WatchLatency {
                         });
                     }));
                 }
-                Thread.sleep(300); // the watch streams are set up
                 long[] revs = new long[writes];
                 long[] acked = new long[writes];
                 for (int i = 0; i < writes; i++) {
@@ -240,7 +242,7 @@ public final class WatchLatency {
                             all.countDown();
                         });
             }
-            Thread.sleep(300);
+            // (addListener returns once the subscription is confirmed, so no write is published before it)
             org.redisson.api.RBucket<String> bucket = writer.getBucket("latency", org.redisson.client.codec.StringCodec.INSTANCE);
             long[] acked = new long[writes];
             for (int i = 0; i < writes; i++) {

@@ -69,7 +69,7 @@ final class Charts {
             double[] values = {r.p50Millis(), r.p95Millis(), r.p99Millis()};
             String[] colours = {"#9ae6b4", "#f6ad55", "#e53e3e"};
             for (int k = 2; k >= 0; k--) {
-                svg.append(rect(LABEL, y, values[k] / max * PLOT, colours[k], null));
+                svg.append(rect(LABEL, y, values[k] / max * PLOT, colours[k]));
             }
             svg.append(text(LABEL + values[2] / max * PLOT + 6, y + 15, String.format(Locale.ROOT, "%.1f / %.1f / %.1f ms", values[0], values[1],
                     values[2]), "normal", "start"));
@@ -147,7 +147,7 @@ final class Charts {
             for (Segment s : segments.apply(r)) {
                 double w = s.value() / max * PLOT;
                 if (w > 0) {
-                    svg.append(rect(x, y, w, s.colour(), null));
+                    svg.append(rect(x, y, w, s.colour()));
                     x += w;
                 }
             }
@@ -200,7 +200,7 @@ final class Charts {
         return v >= 100 || v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%.1f", v);
     }
 
-    private static String rect(double x, int y, double w, String colour, String title) {
+    private static String rect(double x, int y, double w, String colour) {
         return String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"20\" fill=\"%s\"/>", x, y + 2, w, colour);
     }
 

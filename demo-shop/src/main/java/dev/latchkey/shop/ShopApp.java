@@ -315,12 +315,10 @@ public final class ShopApp implements AutoCloseable {
             client.write(SETTINGS, JSON.writeValueAsBytes(next), null);
             ctx.redirect("/admin");
         });
-        web.exception(NoSuchRun.class, (e, ctx) -> ctx.status(404).contentType("application/problem+json").result(
-                "{\"type\":\"https://latchkey.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,\"detail\":"
-                        + JSON.valueToTree(String.valueOf(e.getMessage())) + "}"));
-        web.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).contentType("application/problem+json").result(
-                "{\"type\":\"https://latchkey.dev/problems/bad-request\",\"title\":\"Bad request\",\"status\":400,\"detail\":"
-                        + JSON.valueToTree(String.valueOf(e.getMessage())) + "}"));
+        web.exception(NoSuchRun.class, (e, ctx) -> ctx.status(404).contentType("application/problem+json")
+                .result(problem("not-found", "Not found", 404, String.valueOf(e.getMessage()))));
+        web.exception(IllegalArgumentException.class, (e, ctx) -> ctx.status(400).contentType("application/problem+json")
+                .result(problem("bad-request", "Bad request", 400, String.valueOf(e.getMessage()))));
     }
 
     private void catalog(Context ctx) {
@@ -613,13 +611,18 @@ public final class ShopApp implements AutoCloseable {
         return list == null ? List.of() : list;
     }
 
-    private static byte[] problem(String type, String title, int status, String detail) throws java.io.IOException {
+    /** An application/problem+json body (RFC 9457), as UTF-8 bytes. */
+    private static byte[] problem(String type, String title, int status, String detail) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("type", "https://latchkey.dev/problems/" + type);
         p.put("title", title);
         p.put("status", status);
         p.put("detail", detail);
-        return JSON.writeValueAsBytes(p);
+        try {
+            return JSON.writeValueAsBytes(p);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private ArenaJobs.Job job(Context ctx) {

@@ -185,6 +185,9 @@ public final class Acls {
 
     /** Forgets what was read, so the next check reads the store (after this coordinator committed an ACL change). */
     void onCommitted(List<Event> events) {
+        if (snapshot == null) {
+            return; // nothing read yet (or already forgotten): the writer's commit path pays nothing, as without authentication
+        }
         for (Event e : events) {
             if (e.kind() == Event.Kind.ACL_CHANGED || e.kind() == Event.Kind.NODE_DELETED || underAclDir(e.path())) {
                 snapshot = null;

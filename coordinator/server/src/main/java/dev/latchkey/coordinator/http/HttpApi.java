@@ -98,9 +98,9 @@ public final class HttpApi implements AutoCloseable {
             config.jetty.addConnector(this::connector); // Javalin adds no connector of its own then
             config.jetty.modifyServer(server -> {
                 server.addBean(new org.eclipse.jetty.server.ConnectionLimit(limits.connections(), server));
-                server.setErrorHandler(new ProblemErrorHandler()); // what Jetty refuses itself reads as problem+json too
+                server.setErrorHandler(new ProblemErrorHandler(requests.json)); // what Jetty refuses itself reads as problem+json too
             });
-            config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new ProblemErrorHandler()));
+            config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(new ProblemErrorHandler(requests.json)));
         });
         routes();
         errors();

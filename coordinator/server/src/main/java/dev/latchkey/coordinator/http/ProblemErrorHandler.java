@@ -4,7 +4,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -17,10 +16,16 @@ import org.eclipse.jetty.server.handler.ErrorHandler;
  */
 final class ProblemErrorHandler extends ErrorHandler {
 
+    private final com.fasterxml.jackson.databind.ObjectMapper json;
+
+    ProblemErrorHandler(com.fasterxml.jackson.databind.ObjectMapper json) {
+        this.json = json;
+    }
+
     @Override
     public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
         fields.put(HttpHeader.CONTENT_TYPE, "application/problem+json");
-        return ByteBuffer.wrap(body(status, reason).getBytes(StandardCharsets.UTF_8));
+        return ByteBuffer.wrap(body(status, reason));
     }
 
     @Override
@@ -28,14 +33,21 @@ final class ProblemErrorHandler extends ErrorHandler {
             String message) throws IOException {
         baseRequest.setHandled(true);
         response.setContentType("application/problem+json");
-        byte[] body = body(code, message).getBytes(StandardCharsets.UTF_8);
+        byte[] body = body(code, message);
         response.setContentLength(body.length);
         response.getOutputStream().write(body);
     }
 
-    private static String body(int status, String reason) {
-        String detail = reason == null || reason.isBlank() ? "the request could not be read" : reason;
-        return "{\"type\":\"" + ProblemTypes.PREFIX + "http-" + status + "\",\"title\":\"Bad request\",\"status\":" + status
-                + ",\"detail\":\"" + detail.replace("\\", "\\\\").replace("\"", "\\\"").replaceAll("[\\x00-\\x1f]", " ") + "\"}";
+    private byte[] body(int status, String reason) {
+        java.util.Map<String, Object> problem = new java.util.LinkedHashMap<>();
+        problem.put("type", ProblemTypes.PREFIX + "http-" + status);
+        problem.put("title", "Bad request");
+        problem.put("status", status);
+        problem.put("detail", reason == null || reason.isBlank() ? "the request could not be read" : reason);
+        try {
+            return json.writeValueAsBytes(problem);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }
