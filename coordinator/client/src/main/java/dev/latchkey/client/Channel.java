@@ -38,6 +38,8 @@ final class Channel implements WebSocket.Listener {
     }
 
     private final ConcurrentHashMap<Long, CompletableFuture<JsonNode>> pending = new ConcurrentHashMap<>();
+    /** Running watches, by watch id: each gets its frames, then null when the channel closes. */
+    private final ConcurrentHashMap<Long, java.util.function.Consumer<JsonNode>> watches = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final StringBuilder partial = new StringBuilder();
     private final Object sending = new Object();
@@ -84,6 +86,37 @@ final class Channel implements WebSocket.Listener {
      * time) as {@link Closed}, after which the channel is closed.
      */
     JsonNode call(String op, Map<String, Object> args, Duration timeout) throws Closed {
+        return call(op, args, timeout, null);
+    }
+
+    /**
+     * Starts a watch ({@code args}: prefix or path, fromRev): its frames ({@code {"watch": id, "event"
+     * | "progress" | "ping" | "resync" | "problem": …}}) go to {@code frames} in the order they
+     * arrive, on the channel's reading thread, and a {@code null} follows when the channel closes.
+     * Returns the watch's id; a refusal is thrown as over HTTP.
+     */
+    long watch(Map<String, Object> args, java.util.function.Consumer<JsonNode> frames, Duration timeout) throws Closed {
+        return call("watch", args, timeout, frames).path("watch").asLong();
+    }
+
+    /** Stops a watch: no frame reaches its consumer after this; the coordinator is told without waiting for its answer. */
+    void unwatch(long watch) {
+        if (watches.remove(watch) == null || closed) {
+            return;
+        }
+        ObjectNode frame = JSON.createObjectNode().put("id", ids.incrementAndGet()).put("op", "unwatch").put("watch", watch);
+        try {
+            synchronized (sending) { // (its answer is ignored)
+                socket.sendText(frame.toString(), true).get(5, TimeUnit.SECONDS);
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            close("unwatch not sent: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private JsonNode call(String op, Map<String, Object> args, Duration timeout, java.util.function.Consumer<JsonNode> frames) throws Closed {
         if (closed) {
             throw new Closed("the channel is closed", null);
         }
@@ -92,6 +125,10 @@ final class Channel implements WebSocket.Listener {
         args.forEach((k, v) -> frame.set(k, JSON.valueToTree(v)));
         CompletableFuture<JsonNode> answer = new CompletableFuture<>();
         pending.put(id, answer);
+        if (frames != null) {
+            watches.put(id, frames); // before the request goes out: its first event may follow the answer at once
+        }
+        boolean started = false;
         try {
             synchronized (sending) { // one send at a time: the JDK's WebSocket refuses overlapping sends
                 socket.sendText(frame.toString(), true).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -99,10 +136,9 @@ final class Channel implements WebSocket.Listener {
             JsonNode reply = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             JsonNode problem = reply.get("problem");
             if (problem != null) {
-                String type = problem.path("type").asText("");
-                throw new LatchkeyException(problem.path("status").asInt(), type.substring(type.lastIndexOf('/') + 1),
-                        problem.path("detail").asText());
+                throw refusal(problem);
             }
+            started = true;
             return reply.get("ok");
         } catch (ExecutionException | TimeoutException e) {
             close("no answer: " + e);
@@ -112,7 +148,16 @@ final class Channel implements WebSocket.Listener {
             throw new LatchkeyException("interrupted", e);
         } finally {
             pending.remove(id);
+            if (frames != null && !started) {
+                watches.remove(id);
+            }
         }
+    }
+
+    /** A problem object as the exception the HTTP route's answer would give. */
+    static LatchkeyException refusal(JsonNode problem) {
+        String type = problem.path("type").asText("");
+        return new LatchkeyException(problem.path("status").asInt(), type.substring(type.lastIndexOf('/') + 1), problem.path("detail").asText());
     }
 
     @Override
@@ -129,7 +174,12 @@ final class Channel implements WebSocket.Listener {
                 partial.setLength(0);
             }
         }
-        if (reply != null) {
+        if (reply != null && reply.has("watch") && !reply.has("id")) {
+            var frames = watches.get(reply.path("watch").asLong());
+            if (frames != null) {
+                frames.accept(reply);
+            }
+        } else if (reply != null) {
             CompletableFuture<JsonNode> waiting = pending.get(reply.path("id").asLong());
             if (waiting != null) {
                 waiting.complete(reply);
@@ -153,6 +203,12 @@ final class Channel implements WebSocket.Listener {
     private void failAll(Throwable cause) {
         closed = true;
         pending.values().forEach(f -> f.completeExceptionally(cause));
+        for (Long watch : java.util.List.copyOf(watches.keySet())) {
+            var frames = watches.remove(watch);
+            if (frames != null) {
+                frames.accept(null);
+            }
+        }
     }
 
     /** Closes the channel; calls in flight fail over to HTTP. */

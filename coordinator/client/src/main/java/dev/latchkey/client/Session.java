@@ -247,6 +247,22 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /**
+     * Watches a subtree (or, with {@code exact}, one node) from after {@code fromRev} (or from now
+     * when negative), over this session's channel while it is open and over the event stream
+     * otherwise: the same events, in order, once each, either way (see {@link Watch}). The watch
+     * outlives the session: once the session is closed it goes on over the event stream.
+     */
+    public Watch watch(String prefix, boolean exact, long fromRev, Watch.Listener listener) {
+        return new Watch(client, this, NodePath.require(prefix), exact, fromRev, listener);
+    }
+
+    /** The channel a watch should ride on now, or null: none is open (and none could be opened just now). */
+    Channel channelForWatch() {
+        Channel c = channel();
+        return c != null && c.isOpen() ? c : null;
+    }
+
     /** Whether locks and keep-alives go over an open session channel now (else over HTTP). */
     public boolean usesChannel() {
         Channel c = channel;

@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.core;
 
+import dev.latchkey.coordinator.store.Event;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.store.SqlText;
 import dev.latchkey.coordinator.store.Store;

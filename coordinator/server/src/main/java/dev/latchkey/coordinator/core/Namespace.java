@@ -1,5 +1,6 @@
 package dev.latchkey.coordinator.core;
 
+import dev.latchkey.coordinator.store.Event;
 import static dev.latchkey.coordinator.store.Schema.*;
 
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;

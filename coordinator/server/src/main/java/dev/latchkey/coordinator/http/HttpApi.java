@@ -86,7 +86,7 @@ public final class HttpApi implements AutoCloseable {
                 .description("keep-alives held open until a conflicting request or a third of the TTL").register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
-        this.channel = new SessionChannel(coordinator, requests.json, access, meter);
+        this.channel = new SessionChannel(coordinator, requests, access, meter);
         Gauge.builder("latchkey.channels.open", channel, SessionChannel::openChannels).description("open session channels").register(metrics);
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
@@ -322,6 +322,7 @@ public final class HttpApi implements AutoCloseable {
             problem(ctx, e.problem(), e.getMessage());
         });
         app.exception(Store.StoreUnavailableException.class, (e, ctx) -> problem(ctx, Problem.STORE_UNAVAILABLE, e.getMessage()));
+        app.exception(Store.ValueRefusedException.class, (e, ctx) -> problem(ctx, Problem.BAD_REQUEST, e.getMessage()));
         app.exception(Requests.BadJson.class, (e, ctx) -> problem(ctx, Problem.BAD_JSON, e.getMessage()));
         app.exception(Limits.Exceeded.class, (e, ctx) -> {
             ctx.header("Retry-After", Long.toString(e.retryAfterSeconds));

@@ -123,6 +123,25 @@ final class Requests {
                 + " bytes (a file at most " + Namespace.MAX_CONTENT + ")");
     }
 
+    /*
+     * The JSON of recent events, by revision modulo its size: hundreds of watchers of one file
+     * (streams or channels) send each event's text, which is made once, not once per watcher.
+     */
+    private static final int EVENT_TEXTS = 4096;
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Object[]> eventTexts = new java.util.concurrent.atomic.AtomicReferenceArray<>(EVENT_TEXTS);
+
+    /** An event as the JSON object watchers get ({@link Views#eventJson}). */
+    String eventText(dev.latchkey.coordinator.store.Event e) {
+        int slot = (int) Math.floorMod(e.rev(), (long) EVENT_TEXTS);
+        Object[] cached = eventTexts.get(slot);
+        if (cached != null && (Long) cached[0] == e.rev()) {
+            return (String) cached[1];
+        }
+        String text = toJson(Views.eventJson(e));
+        eventTexts.set(slot, new Object[] {e.rev(), text});
+        return text;
+    }
+
     String toJson(Object value) {
         try {
             return json.writeValueAsString(value);

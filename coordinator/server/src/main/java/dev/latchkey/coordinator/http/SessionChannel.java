@@ -8,6 +8,7 @@ import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.core.Grant;
 import dev.latchkey.coordinator.core.Sessions;
+import dev.latchkey.coordinator.store.Event;
 import dev.latchkey.coordinator.store.Store;
 import io.javalin.websocket.WsConfig;
 import io.javalin.websocket.WsContext;
@@ -50,19 +51,33 @@ final class SessionChannel {
     /** How long the slowest single request may take: the longest lock wait the API allows, and a margin. */
     static final Duration IDLE_TIMEOUT = Duration.ofMinutes(11);
 
+    /** Watches one channel may have running (each also counts against its identity's watch cap). */
+    static final int MAX_WATCHES_PER_CHANNEL = 64;
+
     private final Coordinator coordinator;
     private final ObjectMapper json;
+    private final Requests requestsIo;
     private final ExecutorService requests = Executors.newVirtualThreadPerTaskExecutor();
-    /** Open channels, by their WebSocket session, for sends (one at a time per channel) and counting. */
-    private final Map<WsContext, Object> open = new ConcurrentHashMap<>();
+    /** Open channels, by their WebSocket session, for sends (one at a time per channel), their watches and counting. */
+    private final Map<WsContext, Open> open = new ConcurrentHashMap<>();
+
+    /** One open channel: its lock for sends, and its running watches by the id of the request that started each. */
+    private static final class Open {
+        final Map<Long, java.util.concurrent.atomic.AtomicBoolean> watches = new ConcurrentHashMap<>();
+
+        void closed() {
+            watches.values().forEach(stop -> stop.set(true));
+        }
+    }
 
     private final Access access;
 
     private final Limits.Meter meter;
 
-    SessionChannel(Coordinator coordinator, ObjectMapper json, Access access, Limits.Meter meter) {
+    SessionChannel(Coordinator coordinator, Requests requests, Access access, Limits.Meter meter) {
         this.coordinator = coordinator;
-        this.json = json;
+        this.requestsIo = requests;
+        this.json = requests.json;
         this.access = access;
         this.meter = meter;
     }
@@ -92,7 +107,7 @@ final class SessionChannel {
                 ctx.closeSession(CLOSE_SESSION_NOT_FOUND, truncate(detail));
                 return;
             }
-            open.put(ctx, new Object());
+            open.put(ctx, new Open());
         });
         ws.onMessage(ctx -> {
             JsonNode frame;
@@ -115,45 +130,149 @@ final class SessionChannel {
             } catch (Limits.Exceeded e) {
                 ObjectNode refused = json.createObjectNode().put("id", request.get("id").asLong());
                 refused.set("problem", problem(Problem.TOO_MANY, e.getMessage()));
-                send(ctx, refused);
+                send(ctx, refused.toString());
                 return;
             }
             requests.execute(() -> answer(ctx, request));
         });
-        ws.onClose(ctx -> open.remove(ctx));
-        ws.onError(ctx -> open.remove(ctx));
+        ws.onClose(SessionChannel.this::closed);
+        ws.onError(SessionChannel.this::closed);
+    }
+
+    private void closed(WsContext ctx) {
+        Open channel = open.remove(ctx);
+        if (channel != null) {
+            channel.closed(); // its watches end within one wait
+        }
     }
 
     private void answer(WsContext ctx, JsonNode request) {
         long id = request.get("id").asLong();
         ObjectNode reply = json.createObjectNode().put("id", id);
         try {
-            reply.set("ok", json.valueToTree(handle(ctx.pathParam("id"), ctx.attribute(WHO), request)));
-        } catch (CoordinatorException e) {
-            ObjectNode p = problem(e.problem(), e.getMessage());
-            if (e instanceof dev.latchkey.coordinator.core.Acls.Denied denied) {
-                p.put("permission", denied.permission().label()).put("acl", denied.acl());
+            if (request.get("op").asText().equals("watch")) {
+                watch(ctx, id, request); // answers, then follows the watch on this thread until it ends
+                return;
             }
-            reply.set("problem", p);
-        } catch (Store.StoreUnavailableException e) {
-            reply.set("problem", problem(Problem.STORE_UNAVAILABLE, e.getMessage()));
+            reply.set("ok", json.valueToTree(handle(ctx, ctx.pathParam("id"), ctx.attribute(WHO), request)));
         } catch (RuntimeException e) {
-            LOG.error("unexpected failure on the session channel ({})", request.path("op").asText(), e);
-            ObjectNode p = json.createObjectNode().put("type", ProblemTypes.PREFIX + "internal").put("title", "Internal error")
-                    .put("status", 500).put("detail", String.valueOf(e.getMessage()));
-            reply.set("problem", p);
+            reply.set("problem", problemOf(e, request));
         }
-        send(ctx, reply);
+        send(ctx, reply.toString());
     }
 
-    private void send(WsContext ctx, ObjectNode reply) {
-        Object lock = open.get(ctx);
-        if (lock == null) {
+    /** A refusal or failure as the problem object an HTTP route would answer with. */
+    private ObjectNode problemOf(RuntimeException failure, JsonNode request) {
+        return switch (failure) {
+            case dev.latchkey.coordinator.core.Acls.Denied denied ->
+                    problem(denied.problem(), denied.getMessage()).put("permission", denied.permission().label()).put("acl", denied.acl());
+            case CoordinatorException e -> problem(e.problem(), e.getMessage());
+            case Store.StoreUnavailableException e -> problem(Problem.STORE_UNAVAILABLE, e.getMessage());
+            case Store.ValueRefusedException e -> problem(Problem.BAD_REQUEST, e.getMessage());
+            default -> {
+                LOG.error("unexpected failure on the session channel ({})", request.path("op").asText(), failure);
+                yield json.createObjectNode().put("type", ProblemTypes.PREFIX + "internal").put("title", "Internal error")
+                        .put("status", 500).put("detail", String.valueOf(failure.getMessage()));
+            }
+        };
+    }
+
+    /**
+     * A watch on the channel: {@code {"id": 12, "op": "watch", "prefix": "/a"}} (or {@code "path"};
+     * {@code "fromRev"}, default now) is answered {@code {"id": 12, "ok": {"watch": 12, "fromRev": N}}},
+     * then every event the session's identity may read follows as {@code {"watch": 12, "event": {…}}}
+     * in revision order, with {@code "progress"} marks when quiet and {@code "resync"} when the cursor
+     * fell behind retention, until {@code unwatch} or the channel closes. A failure ends it with
+     * {@code {"watch": 12, "problem": {…}}}.
+     */
+    private void watch(WsContext ctx, long id, JsonNode r) {
+        Open channel = open.get(ctx);
+        if (channel == null) {
+            return;
+        }
+        dev.latchkey.coordinator.core.Tokens.Identity who = ctx.attribute(WHO);
+        WatchLoop.Target target = WatchLoop.Target.of(optionalText(r, "prefix"), optionalText(r, "path"));
+        dev.latchkey.coordinator.core.Paths.require(target.path());
+        if (who != null && access.authRequired()) {
+            coordinator.acls().require(who, target.path(), dev.latchkey.coordinator.core.Acls.Permission.READ);
+        }
+        long cursor = r.hasNonNull("fromRev") ? number(r, "fromRev") : coordinator.events().currentRevision();
+        if (cursor < 0) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "\"fromRev\" must not be negative");
+        }
+        var stop = new java.util.concurrent.atomic.AtomicBoolean();
+        if (channel.watches.size() >= MAX_WATCHES_PER_CHANNEL) {
+            throw new CoordinatorException(Problem.TOO_MANY, "a channel runs at most " + MAX_WATCHES_PER_CHANNEL + " watches");
+        }
+        if (channel.watches.putIfAbsent(id, stop) != null) {
+            throw new CoordinatorException(Problem.BAD_REQUEST, "a watch with id " + id + " is already running on this channel");
+        }
+        String identity = who == null ? Access.ANONYMOUS.name() : who.name();
+        try {
+            meter.watchOpened(identity);
+        } catch (Limits.Exceeded e) {
+            channel.watches.remove(id);
+            throw new CoordinatorException(Problem.TOO_MANY, e.getMessage());
+        }
+        try {
+            ObjectNode ok = json.createObjectNode().put("id", id);
+            ok.putObject("ok").put("watch", id).put("fromRev", cursor);
+            send(ctx, ok.toString());
+            String prefix = "{\"watch\":" + id + ",";
+            WatchLoop.run(coordinator, access, who, target, cursor, new WatchLoop.Sink() {
+                @Override
+                public boolean ended() {
+                    return stop.get();
+                }
+
+                @Override
+                public void event(Event event) {
+                    sendUnless(stop, ctx, prefix + "\"event\":" + requestsIo.eventText(event) + "}");
+                }
+
+                @Override
+                public void progress(long rev) {
+                    sendUnless(stop, ctx, prefix + "\"progress\":" + rev + "}");
+                }
+
+                @Override
+                public void ping() {
+                    sendUnless(stop, ctx, prefix + "\"ping\":true}");
+                }
+
+                @Override
+                public void resync(long fromRev, long horizon, long currentRev) {
+                    sendUnless(stop, ctx, prefix + "\"resync\":{\"fromRev\":" + fromRev + ",\"horizon\":" + horizon + ",\"currentRev\":" + currentRev + "}}");
+                }
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            ObjectNode ended = json.createObjectNode().put("watch", id);
+            ended.set("problem", problemOf(e, r));
+            send(ctx, ended.toString());
+        } finally {
+            channel.watches.remove(id);
+            meter.watchClosed(identity);
+        }
+    }
+
+    private void send(WsContext ctx, String frame) {
+        sendUnless(null, ctx, frame);
+    }
+
+    /** Sends a frame unless {@code stopped} (checked under the send lock, which unwatch also takes). */
+    private void sendUnless(java.util.concurrent.atomic.AtomicBoolean stopped, WsContext ctx, String frame) {
+        Open channel = open.get(ctx);
+        if (channel == null) {
             return; // the channel closed meanwhile: the client retries over a new channel or HTTP
         }
-        synchronized (lock) {
+        synchronized (channel) {
+            if (stopped != null && stopped.get()) {
+                return;
+            }
             try {
-                ctx.send(reply.toString());
+                ctx.send(frame);
             } catch (Exception e) { // Jetty throws a checked IOException ("Closed") through Javalin's send: the channel went away
                 LOG.debug("could not answer on a closed channel: {}", e.getMessage());
             }
@@ -163,7 +282,7 @@ final class SessionChannel {
     /** Where the channel keeps the identity it was opened by (the name is under {@link Access#IDENTITY}). */
     private static final String WHO = "latchkey.channel.identity";
 
-    private Object handle(String session, dev.latchkey.coordinator.core.Tokens.Identity who, JsonNode r) {
+    private Object handle(WsContext ctx, String session, dev.latchkey.coordinator.core.Tokens.Identity who, JsonNode r) {
         return switch (r.get("op").asText()) {
             case "acquire" -> {
                 String path = text(r, "path");
@@ -193,8 +312,18 @@ final class SessionChannel {
                 }
                 yield Views.sessionJson(info);
             }
+            case "unwatch" -> {
+                Open channel = open.get(ctx);
+                var stop = channel == null ? null : channel.watches.get(number(r, "watch"));
+                if (stop != null) {
+                    synchronized (channel) {
+                        stop.set(true); // nothing more is sent for it after this answer; its loop ends within one wait
+                    }
+                }
+                yield Map.of("stopped", stop != null);
+            }
             default -> throw new CoordinatorException(Problem.BAD_REQUEST,
-                    "unknown op '" + r.get("op").asText() + "' (acquire, release, keepalive)");
+                    "unknown op '" + r.get("op").asText() + "' (acquire, release, keepalive, watch, unwatch)");
         };
     }
 
@@ -209,6 +338,10 @@ final class SessionChannel {
             throw new CoordinatorException(Problem.BAD_REQUEST, "\"" + field + "\" must be a string");
         }
         return v.asText();
+    }
+
+    private static String optionalText(JsonNode r, String field) {
+        return r.hasNonNull(field) ? text(r, field) : null;
     }
 
     private static long number(JsonNode r, String field) {

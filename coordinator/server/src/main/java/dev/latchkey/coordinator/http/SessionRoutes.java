@@ -2,7 +2,7 @@ package dev.latchkey.coordinator.http;
 
 import dev.latchkey.coordinator.core.Sessions;
 import java.util.concurrent.CompletionException;
-import dev.latchkey.coordinator.core.Event;
+import dev.latchkey.coordinator.store.Event;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import io.javalin.Javalin;

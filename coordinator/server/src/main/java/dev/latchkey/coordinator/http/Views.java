@@ -4,7 +4,7 @@ import dev.latchkey.client.Sequencer;
 import dev.latchkey.coordinator.core.Acls;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
-import dev.latchkey.coordinator.core.Event;
+import dev.latchkey.coordinator.store.Event;
 import dev.latchkey.coordinator.core.Grant;
 import dev.latchkey.coordinator.core.Sessions;
 import java.util.LinkedHashMap;

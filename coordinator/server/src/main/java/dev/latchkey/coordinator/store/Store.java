@@ -4,8 +4,6 @@ import static dev.latchkey.coordinator.store.Schema.*;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import dev.latchkey.coordinator.core.CoordinatorException;
-import dev.latchkey.coordinator.core.Event;
 import dev.latchkey.migrations.Migrations;
 import dev.latchkey.toolkit.dialect.DatabaseKind;
 import dev.latchkey.toolkit.failure.FailureClassifier;
@@ -266,7 +264,7 @@ public final class Store implements AutoCloseable {
             } catch (SQLException | RuntimeException e) {
                 boolean contention = FailureClassifier.classify(e).isPresent();
                 if (!contention || attempt >= policy.maxAttempts()) {
-                    RuntimeException failure = e instanceof CoordinatorException ce ? ce : unavailable(e);
+                    RuntimeException failure = e instanceof RuntimeException r ? failureOf(r) : unavailable(e);
                     batch.forEach(p -> p.result().completeExceptionally(failure));
                     return;
                 }
@@ -419,8 +417,21 @@ public final class Store implements AutoCloseable {
         return lastCommitted.get();
     }
 
+    /**
+     * What a failed write tells its caller: a refusal decided by the caller's own work (the core's
+     * exceptions) passes through as it is; anything the database or driver threw is the store's.
+     */
     private static RuntimeException failureOf(RuntimeException e) {
-        return e instanceof CoordinatorException ? e : unavailable(e);
+        return e instanceof StoreUnavailableException || e instanceof ValueRefusedException || !fromDatabase(e) ? e : unavailable(e);
+    }
+
+    private static boolean fromDatabase(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException || t instanceof org.jooq.exception.DataAccessException) {
+                return true;
+            }
+        }
+        return FailureClassifier.classify(e).isPresent();
     }
 
     /** A read that needs the database clock: the work gets a DSL context and "now" in epoch ms. */
@@ -448,7 +459,7 @@ public final class Store implements AutoCloseable {
     private static <T> T run(java.util.function.Supplier<T> body) {
         try {
             return body.get();
-        } catch (CoordinatorException | StoreUnavailableException e) {
+        } catch (StoreUnavailableException | ValueRefusedException e) {
             throw e;
         } catch (org.jooq.exception.DataAccessException e) {
             throw unavailable(e);
@@ -468,8 +479,7 @@ public final class Store implements AutoCloseable {
     private static RuntimeException unavailable(Throwable e) {
         for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
             if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().startsWith("22")) {
-                return new CoordinatorException(dev.latchkey.coordinator.core.CoordinatorException.Problem.BAD_REQUEST,
-                        "the store would not take a value of this request: " + sql.getMessage());
+                return new ValueRefusedException("the store would not take a value of this request: " + sql.getMessage(), e);
             }
         }
         Throwable root = e;
@@ -504,6 +514,16 @@ public final class Store implements AutoCloseable {
     /** The store could not be reached or used. */
     public static final class StoreUnavailableException extends RuntimeException {
         public StoreUnavailableException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * The database refused a value of the request (SQLSTATE class 22, data exception: a NUL
+     * character, a string too long): the request's fault, not the store's, and nothing was written.
+     */
+    public static final class ValueRefusedException extends RuntimeException {
+        public ValueRefusedException(String message, Throwable cause) {
             super(message, cause);
         }
     }

@@ -1,6 +1,5 @@
 package dev.latchkey.coordinator.store;
 
-import dev.latchkey.coordinator.core.Event;
 import dev.latchkey.toolkit.dialect.DatabaseKind;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -161,6 +161,13 @@ class AclTest {
                 assertThat(session.usesChannel()).as("the refusal came over the channel").isTrue();
                 assertThat(h.coordinator.locks().holders("/secret/job")).isEmpty();
                 session.acquire("/open/job", Duration.ZERO).close();
+                // and a watch on his channel carries only what he may read
+                List<dev.latchkey.client.WatchEvent> bobSees = new java.util.concurrent.CopyOnWriteArrayList<>();
+                try (dev.latchkey.client.Watch watch = session.watch("/", false, from, bobSees::add)) {
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                            .until(() -> watch.usesChannel() && bobSees.stream().anyMatch(e -> e.path().equals("/open/job")));
+                }
+                assertThat(bobSees).anyMatch(e -> e.path().equals("/open/menu")).noneMatch(e -> e.path().startsWith("/secret"));
             }
         }
     }

@@ -3,7 +3,6 @@ package dev.latchkey.coordinator.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.latchkey.coordinator.core.Event;
 import dev.latchkey.testing.DatabaseTest;
 import dev.latchkey.testing.TestDatabase;
 import java.nio.file.Files;

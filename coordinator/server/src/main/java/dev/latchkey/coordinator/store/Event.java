@@ -1,4 +1,4 @@
-package dev.latchkey.coordinator.core;
+package dev.latchkey.coordinator.store;
 
 /**
  * One entry of the event log. Revisions are gap-free and become visible in order: every writing
