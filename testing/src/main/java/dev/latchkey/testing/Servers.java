@@ -112,6 +112,14 @@ final class Servers {
         TestSettings.ServerAddress admin = server.admin();
         return switch (server.database()) {
             case POSTGRESQL -> {
+                if (TestSettings.fromEnvironment().pgBouncer()) {
+                    // a database of its own (PgBouncer cannot pass currentSchema's search_path on), reached through PgBouncer
+                    execute(admin, "CREATE DATABASE \"" + name + "\"");
+                    String url = "jdbc:postgresql://127.0.0.1:" + PgBouncer.port() + "/" + name + "?prepareThreshold=0";
+                    TestDatabase.markPooled(url);
+                    yield new TestDatabase(server.database(), name, url, admin.user(), admin.password(),
+                            () -> execute(admin, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)"));
+                }
                 execute(admin, "CREATE SCHEMA \"" + name + "\"");
                 String url = admin.url() + (admin.url().contains("?") ? "&" : "?") + "currentSchema=" + name;
                 yield new TestDatabase(server.database(), name, url, admin.user(), admin.password(),

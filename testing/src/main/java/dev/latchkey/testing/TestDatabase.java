@@ -61,6 +61,18 @@ public final class TestDatabase implements AutoCloseable {
     }
 
     /** A JDBC URL that connects straight into the fresh schema or database. */
+    /** The URLs of databases reached through a transaction-mode pooler (see {@link TestSettings#pgBouncer}). */
+    private static final java.util.Set<String> POOLED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static void markPooled(String jdbcUrl) {
+        POOLED.add(jdbcUrl);
+    }
+
+    /** Whether this URL (of a test database) goes through a transaction-mode pooler: then nothing may rest on a server session. */
+    public static boolean pooled(String jdbcUrl) {
+        return POOLED.contains(jdbcUrl);
+    }
+
     public String jdbcUrl() {
         return jdbcUrl;
     }

@@ -18,6 +18,8 @@ import java.util.Set;
  *   <tr><td>LATCHKEY_TEST_MARIADB_URL / _USER / _PASSWORD</td><td>{@code jdbc:mysql://127.0.0.1:3306/}, {@code root}, empty</td></tr>
  *   <tr><td>LATCHKEY_TEST_MYSQL_URL / _USER / _PASSWORD</td><td>none: Testcontainers {@code mysql:8.4}</td></tr>
  *   <tr><td>CI</td><td>when {@code true}, an unreachable database fails the test instead of skipping it</td></tr>
+ *   <tr><td>LATCHKEY_TEST_PG_POOLER</td><td>{@code pgbouncer}: PostgreSQL test databases are reached through PgBouncer in
+ *       transaction mode (started once per JVM by {@code bin/ha pgbouncer}), each a fresh database of its own</td></tr>
  * </table>
  */
 public record TestSettings(Map<String, String> env) {
@@ -30,6 +32,15 @@ public record TestSettings(Map<String, String> env) {
             }
         });
         return new TestSettings(Map.copyOf(merged));
+    }
+
+    /** Whether PostgreSQL test databases are reached through PgBouncer in transaction mode (LATCHKEY_TEST_PG_POOLER=pgbouncer). */
+    public boolean pgBouncer() {
+        String pooler = env.getOrDefault("LATCHKEY_TEST_PG_POOLER", "").trim();
+        if (!pooler.isEmpty() && !pooler.equalsIgnoreCase("pgbouncer")) {
+            throw new IllegalArgumentException("LATCHKEY_TEST_PG_POOLER must be 'pgbouncer' or unset, not '" + pooler + "'");
+        }
+        return !pooler.isEmpty();
     }
 
     public boolean ci() {

@@ -272,8 +272,21 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--db-password", defaultValue = "${env:LATCHKEY_DB_PASSWORD}", description = "store password")
         String dbPassword;
 
+        @Option(names = "--db-pooled", defaultValue = "${env:LATCHKEY_DB_POOLED:-false}",
+                description = "--db-url goes through a transaction-mode pooler (PgBouncer): no server-side prepared statements, "
+                        + "no session settings; LISTEN and the migrations' lock use --db-direct-url, else the coordinator polls")
+        boolean dbPooled;
+
+        @Option(names = "--db-direct-url", defaultValue = "${env:LATCHKEY_DB_DIRECT_URL}",
+                description = "with --db-pooled: a JDBC URL straight to the same database, for LISTEN and the migrations' lock")
+        String dbDirectUrl;
+
         StoreConfig config(int poolSize) {
-            return dbUrl == null || dbUrl.isBlank() ? StoreConfig.embedded(dataDir) : new StoreConfig(dbUrl, dbUser, dbPassword, poolSize);
+            if (dbUrl == null || dbUrl.isBlank()) {
+                return StoreConfig.embedded(dataDir);
+            }
+            StoreConfig config = new StoreConfig(dbUrl, dbUser, dbPassword, poolSize);
+            return dbPooled ? config.behindPooler(dbDirectUrl) : config;
         }
     }
 

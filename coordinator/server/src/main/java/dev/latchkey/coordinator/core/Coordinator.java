@@ -44,7 +44,7 @@ public final class Coordinator implements AutoCloseable {
 
     public Coordinator(StoreConfig config, Settings settings) {
         this.store = Store.open(config);
-        this.hub = new EventHub(store, settings.pollInterval(), config.jdbcUrl(), config.user(), config.password(),
+        this.hub = new EventHub(store, settings.pollInterval(), config.sessionUrl(), config.user(), config.password(),
                 (int) Math.min(settings.eventRetention(), RECENT_EVENTS_IN_MEMORY));
         this.acls = new Acls(store);
         store.onCommit(events -> { // this coordinator's commits reach its waiters and watchers without a re-read

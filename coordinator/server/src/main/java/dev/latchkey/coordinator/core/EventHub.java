@@ -64,7 +64,11 @@ public final class EventHub implements AutoCloseable {
     private int recentCount; // (ConcurrentSkipListMap.size() walks the map); guarded by delivering
     private volatile long coveredFrom;
 
-    /** Keeps up to {@code recentCapacity} of the latest events in memory for watchers (0: none). */
+    /**
+     * Keeps up to {@code recentCapacity} of the latest events in memory for watchers (0: none). On
+     * PostgreSQL, {@code jdbcUrl} is where to LISTEN for other coordinators' commits; null: nowhere,
+     * poll only.
+     */
     public EventHub(Store store, Duration pollInterval, String jdbcUrl, String user, String password, int recentCapacity) {
         this.store = store;
         this.pollInterval = pollInterval;
@@ -72,7 +76,16 @@ public final class EventHub implements AutoCloseable {
         this.lastSeen = currentRevision();
         this.coveredFrom = lastSeen;
         this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
-        this.listener = store.kind() == DatabaseKind.POSTGRES
+        boolean listen = store.kind() == DatabaseKind.POSTGRES && jdbcUrl != null;
+        if (store.kind() == DatabaseKind.POSTGRES) {
+            if (listen) {
+                LOG.info("other coordinators' commits: LISTEN on {}, and a poll every {} ms as a backstop", redacted(jdbcUrl), LISTENING_POLL_MS);
+            } else {
+                LOG.info("other coordinators' commits: a poll every {} ms (the store is behind a transaction pooler and no direct URL "
+                        + "was given for LISTEN)", pollInterval.toMillis());
+            }
+        }
+        this.listener = listen
                 ? Thread.ofPlatform().name("latchkey-pg-listen").daemon().start(() -> listenLoop(jdbcUrl, user, password))
                 : null;
     }
@@ -271,6 +284,12 @@ public final class EventHub implements AutoCloseable {
     static Event toEvent(Record r) {
         return new Event(r.get(EVENT_REV), r.get(EVENT_PATH), Event.Kind.valueOf(r.get(EVENT_KIND)), r.get(EVENT_DETAIL),
                 r.get(EVENT_SESSION), r.get(EVENT_CREATED));
+    }
+
+    /** A URL as a log may show it: without its parameters (a password may be one). */
+    private static String redacted(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
     }
 
     private void listenLoop(String url, String user, String password) {

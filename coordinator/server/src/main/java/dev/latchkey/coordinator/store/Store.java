@@ -35,6 +35,7 @@ public final class Store implements AutoCloseable {
     private static final Settings SETTINGS = new Settings().withExecuteLogging(false).withRenderFormatted(false);
 
     private final HikariDataSource dataSource;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Store.class);
     private final DatabaseKind kind;
     private final String nowSql;
     private volatile Consumer<List<Event>> onCommit = events -> { };
@@ -74,7 +75,13 @@ public final class Store implements AutoCloseable {
             hikari.setMinimumIdle(Math.min(2, config.poolSize()));
             hikari.setPoolName("latchkey-store");
             hikari.setConnectionTimeout(5_000);
-            String limit = idleInTransactionLimit(kind);
+            String limit = config.pooled() ? null : idleInTransactionLimit(kind); // (a pooler's connections carry no session settings)
+            if (galera(migrating, kind)) {
+                // a read must see every write the cluster acknowledged before it (by default a node may
+                // answer before applying what another node committed): causal reads on every connection
+                limit = (limit == null ? "SET SESSION " : limit + ", ") + "wsrep_sync_wait = " + GALERA_SYNC_WAIT;
+                LOG.info("the store is a Galera cluster node: every store connection sets wsrep_sync_wait = {} (causal reads)", GALERA_SYNC_WAIT);
+            }
             if (limit != null) {
                 hikari.setConnectionInitSql(limit);
             }
@@ -96,7 +103,9 @@ public final class Store implements AutoCloseable {
     private static Connection connectForMigrations(StoreConfig config) throws SQLException {
         for (int attempt = 1; ; attempt++) {
             try {
-                return java.sql.DriverManager.getConnection(config.jdbcUrl(), config.user(), config.password());
+                // through a transaction pooler the migrations' advisory lock needs the direct URL, when there is one
+                String url = config.pooled() && config.directUrl() != null ? config.directUrl() : config.jdbcUrl();
+                return java.sql.DriverManager.getConnection(url, config.user(), config.password());
             } catch (SQLException e) {
                 boolean h2FileLock = config.jdbcUrl().startsWith("jdbc:h2:file:")
                         && (e.getErrorCode() == H2_ERROR_OPENING_DATABASE || e.getErrorCode() == H2_DATABASE_ALREADY_OPEN);
@@ -116,6 +125,49 @@ public final class Store implements AutoCloseable {
     /** H2's codes for a file another process is opening: {@code ERROR_OPENING_DATABASE_1} and {@code DATABASE_ALREADY_OPEN_1}. */
     private static final int H2_ERROR_OPENING_DATABASE = 8000;
     private static final int H2_DATABASE_ALREADY_OPEN = 90020;
+
+    /** Galera's wsrep_sync_wait for reads (1: SELECT, SHOW and BEGIN wait until the node applied everything committed before). */
+    static final int GALERA_SYNC_WAIT = 1;
+
+    /**
+     * Whether the store is a Galera cluster node. If so it must be ready (in the primary component,
+     * synced): a node that is not refuses statements, or serves a past state, and the coordinator
+     * refuses to start on it, saying why, rather than run on it unsafely.
+     */
+    static boolean galera(Connection c, DatabaseKind kind) throws SQLException {
+        if (kind != DatabaseKind.MARIADB && kind != DatabaseKind.MYSQL) {
+            return false;
+        }
+        try (java.sql.Statement s = c.createStatement()) {
+            String on = null;
+            try (java.sql.ResultSet rs = s.executeQuery("SHOW VARIABLES LIKE 'wsrep_on'")) {
+                if (rs.next()) {
+                    on = rs.getString(2);
+                }
+            }
+            if (!"ON".equalsIgnoreCase(on)) {
+                return false;
+            }
+            String ready = null;
+            try (java.sql.ResultSet rs = s.executeQuery("SHOW STATUS LIKE 'wsrep_ready'")) {
+                if (rs.next()) {
+                    ready = rs.getString(2);
+                }
+            }
+            if (!"ON".equalsIgnoreCase(ready)) {
+                throw new SQLException("this Galera node is not ready (wsrep_ready = " + ready + "): it is not in the cluster's primary "
+                        + "component or not synced, and would refuse writes or serve a past state; start the coordinator on a synced node");
+            }
+            s.execute("SET SESSION wsrep_sync_wait = " + GALERA_SYNC_WAIT);
+            try (java.sql.ResultSet rs = s.executeQuery("SELECT @@wsrep_sync_wait")) {
+                if (!rs.next() || rs.getInt(1) != GALERA_SYNC_WAIT) {
+                    throw new SQLException("this Galera node does not keep wsrep_sync_wait = " + GALERA_SYNC_WAIT
+                            + ", without which a read may miss a write the cluster acknowledged");
+                }
+            }
+            return true;
+        }
+    }
 
     /** The statement that sets {@link #IDLE_IN_TRANSACTION_LIMIT} on a new connection, where the database has one. */
     static String idleInTransactionLimit(DatabaseKind kind) {

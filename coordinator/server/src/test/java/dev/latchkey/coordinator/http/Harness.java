@@ -54,8 +54,18 @@ public final class Harness implements AutoCloseable {
         return new Harness(db.jdbcUrl(), db.user(), db.password(), Coordinator.Settings.defaults(), tokens, limits, tls);
     }
 
+    /** A coordinator on this store configuration, without tokens. */
+    public Harness(StoreConfig store, Coordinator.Settings settings) {
+        this.coordinator = new Coordinator(store, settings);
+        this.http = new HttpApi(coordinator, false, Limits.defaults(), null);
+        int port = http.start("127.0.0.1", 0);
+        this.api = new Api(http.scheme() + "://127.0.0.1:" + port);
+    }
+
     private Harness(String url, String user, String password, Coordinator.Settings settings, boolean tokens, Limits limits, TlsConfig tls) {
-        this.coordinator = new Coordinator(new StoreConfig(url, user, password, 40), settings);
+        StoreConfig store = new StoreConfig(url, user, password, 40);
+        // through PgBouncer in transaction mode (LATCHKEY_TEST_PG_POOLER): no session state, and polling for others' commits
+        this.coordinator = new Coordinator(dev.latchkey.testing.TestDatabase.pooled(url) ? store.behindPooler(null) : store, settings);
         if (tokens) {
             coordinator.tokens().ensure("bootstrap", BOOTSTRAP, true);
         }

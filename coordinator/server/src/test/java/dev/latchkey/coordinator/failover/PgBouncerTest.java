@@ -1,0 +1,94 @@
+package dev.latchkey.coordinator.failover;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.latchkey.client.LatchkeyClient;
+import dev.latchkey.client.Lease;
+import dev.latchkey.client.Session;
+import dev.latchkey.client.WatchEvent;
+import dev.latchkey.coordinator.core.Coordinator;
+import dev.latchkey.coordinator.http.Harness;
+import dev.latchkey.coordinator.store.StoreConfig;
+import dev.latchkey.testing.Database;
+import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.TestDatabase;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
+
+/**
+ * Two coordinators on one store behind PgBouncer in transaction mode ({@code bin/ha pgbouncer}):
+ * one LISTENs over a direct URL, as configured; both share locks and files through the pooler.
+ * The other coordinators' commits reach the listening one at once, although its own poll runs only
+ * every 10 s: the LISTEN connection went straight to PostgreSQL. (The coordinator's test subset
+ * that runs through PgBouncer, polling, is the {@code through-pgbouncer} execution in the pom.)
+ */
+class PgBouncerTest {
+
+    @DatabaseTest(only = Database.POSTGRESQL)
+    void coordinatorsWorkThroughPgBouncerAndListenStraightToPostgres(TestDatabase db) throws Exception {
+        Scripts.require(Scripts.onPath("pgbouncer"), "PgBouncer is not installed (apt-get install pgbouncer)");
+        String name = "lk_pgb_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
+        String admin = "jdbc:postgresql://127.0.0.1:5432/postgres";
+        execute(admin, "CREATE DATABASE \"" + name + "\"");
+        Path dir = Scripts.scratch("latchkey-pgbouncer-");
+        Path stack = dir.resolve("pgbouncer");
+        try {
+            String port = Scripts.run("ha", 60, "pgbouncer", "start", stack.toString()).strip().lines().reduce((a, b) -> b).orElseThrow();
+            String pooled = "jdbc:postgresql://127.0.0.1:" + port + "/" + name; // (prepareThreshold=0 is added: pooled)
+            String direct = "jdbc:postgresql://127.0.0.1:5432/" + name;
+            Coordinator.Settings slowPoll = new Coordinator.Settings(Duration.ofSeconds(10), Duration.ofMillis(250), Duration.ofSeconds(2), 100_000);
+            try (Harness listening = new Harness(new StoreConfig(pooled, "postgres", "", 16).behindPooler(direct), slowPoll);
+                    Harness polling = new Harness(new StoreConfig(pooled, "postgres", "", 16).behindPooler(null), Coordinator.Settings.defaults());
+                    LatchkeyClient a = LatchkeyClient.connect(listening.api.base);
+                    LatchkeyClient b = LatchkeyClient.connect(polling.api.base);
+                    Session sa = a.openSession(Session.Options.defaults().cache(false));
+                    Session sb = b.openSession(Session.Options.defaults().cache(false))) {
+                // locks through the pooler: one holder at a time, and the hand-off goes across coordinators
+                Lease held = sa.acquire("/pooled/lock", Duration.ZERO);
+                var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> sb.acquire("/pooled/lock", Duration.ofSeconds(10)));
+                Thread.sleep(200);
+                assertThat(waiting).isNotDone();
+                held.release();
+                Lease next = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(next.sequencer().generation()).isGreaterThan(held.sequencer().generation());
+                next.release();
+
+                // a write through the polling coordinator reaches a watcher of the listening one at once: LISTEN woke it
+                b.mkdir("/pooled/files");
+                List<WatchEvent> seen = new CopyOnWriteArrayList<>();
+                try (var watch = a.watch("/pooled/files", false, -1, seen::add)) {
+                    Thread.sleep(300); // (the watch is streaming)
+                    for (int i = 0; i < 5; i++) {
+                        long started = System.nanoTime();
+                        int index = i;
+                        b.write("/pooled/files/f" + i, ("v" + i).getBytes(StandardCharsets.UTF_8), null);
+                        Awaitility.await().atMost(Duration.ofSeconds(8)).until(() -> seen.stream().anyMatch(e -> e.path().equals("/pooled/files/f" + index)
+                                && e.kind().equals("contents-modified")));
+                        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("write %d seen through LISTEN, not the 10 s poll", i)
+                                .isLessThan(Duration.ofSeconds(3));
+                    }
+                }
+                assertThat(seen.stream().map(WatchEvent::rev).toList()).isSorted().doesNotHaveDuplicates();
+            }
+        } finally {
+            Scripts.run("ha", 60, "pgbouncer", "stop", stack.toString());
+            Files.deleteIfExists(dir);
+            execute(admin, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+        }
+    }
+
+    private static void execute(String url, String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection(url, "postgres", ""); Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+}
