@@ -84,6 +84,9 @@ public final class HttpApi implements AutoCloseable {
                 .description("store writes spent on keep-alives (one per batch)").register(metrics);
         Gauge.builder("latchkey.keepalive.held", coordinator.locks(), dev.latchkey.coordinator.core.Locks::heldKeepAlives)
                 .description("keep-alives held open until a conflicting request or a third of the TTL").register(metrics);
+        Gauge.builder("latchkey.store.batch.retries", coordinator.store(), dev.latchkey.coordinator.store.Store::batchRetries)
+                .description("write batches rolled back for contention (deadlock, serialization or Galera certification failure) and run again")
+                .register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
         this.channel = new SessionChannel(coordinator, requests, access, meter);

@@ -66,6 +66,7 @@ public final class Store implements AutoCloseable {
         // its owner meanwhile.
         try (Connection migrating = connectForMigrations(config)) {
             DatabaseKind kind = DatabaseKind.detect(migrating);
+            boolean galera = galera(migrating, kind); // (before the migrations: a node that is not ready refuses them obscurely)
             Migrations.apply(migrating, Migrations.Changelog.COORDINATOR);
             HikariConfig hikari = new HikariConfig();
             hikari.setJdbcUrl(config.jdbcUrl());
@@ -76,7 +77,7 @@ public final class Store implements AutoCloseable {
             hikari.setPoolName("latchkey-store");
             hikari.setConnectionTimeout(5_000);
             String limit = config.pooled() ? null : idleInTransactionLimit(kind); // (a pooler's connections carry no session settings)
-            if (galera(migrating, kind)) {
+            if (galera) {
                 // a read must see every write the cluster acknowledged before it (by default a node may
                 // answer before applying what another node committed): causal reads on every connection
                 limit = (limit == null ? "SET SESSION " : limit + ", ") + "wsrep_sync_wait = " + GALERA_SYNC_WAIT;
@@ -307,6 +308,16 @@ public final class Store implements AutoCloseable {
         left.forEach(p -> p.result().completeExceptionally(new StoreUnavailableException("the store is closed", null)));
     }
 
+    private final java.util.concurrent.atomic.AtomicLong batchRetries = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * How many times a batch was rolled back for contention and run again: a deadlock, a
+     * serialization failure, or (on Galera) a certification conflict with another node's commit.
+     */
+    public long batchRetries() {
+        return batchRetries.get();
+    }
+
     private void runBatch(List<PendingWrite<?>> batch) throws InterruptedException {
         RetryPolicy policy = RetryPolicy.defaults().withMaxAttempts(20).withBackoff(Duration.ofMillis(2), Duration.ofMillis(100));
         for (int attempt = 1; ; ) {
@@ -320,6 +331,7 @@ public final class Store implements AutoCloseable {
                     batch.forEach(p -> p.result().completeExceptionally(failure));
                     return;
                 }
+                batchRetries.incrementAndGet();
                 Thread.sleep(policy.backoff(attempt));
                 attempt++;
             }

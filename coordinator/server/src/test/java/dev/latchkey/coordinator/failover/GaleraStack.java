@@ -35,6 +35,23 @@ final class GaleraStack implements FaultScenario.Stack {
         }
     }
 
+    /** Kills {@code node} (1-3) with SIGKILL. */
+    void kill(int node) throws Exception {
+        Scripts.run("ha", 30, "galera", "kill-node", dir.toString(), Integer.toString(node));
+    }
+
+    /** Whether {@code node} says it is ready (wsrep_ready: in the primary component and synced). */
+    boolean ready(int node) {
+        String url = url(node).replaceFirst("//([^,/]+)[^/]*/", "//$1/");
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url, "root", "");
+                java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SHOW STATUS LIKE 'wsrep_ready'")) {
+            return rs.next() && rs.getString(2).equalsIgnoreCase("ON");
+        } catch (java.sql.SQLException e) {
+            return false;
+        }
+    }
+
     /** The URL that starts at {@code node} (1-3). */
     String url(int node) {
         return urls[node - 1];
@@ -62,7 +79,7 @@ final class GaleraStack implements FaultScenario.Stack {
 
     @Override
     public long fault(Runnable killed) throws Exception {
-        Scripts.run("ha", 30, "galera", "kill-node", dir.toString(), "1");
+        kill(1);
         killed.run();
         return System.nanoTime(); // the two nodes left go on by themselves
     }

@@ -66,6 +66,7 @@ class PgBouncerTest {
                 b.mkdir("/pooled/files");
                 List<WatchEvent> seen = new CopyOnWriteArrayList<>();
                 try (var watch = a.watch("/pooled/files", false, -1, seen::add)) {
+                    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> watch.cursor() >= 0); // (started from now)
                     Thread.sleep(300); // (the watch is streaming)
                     for (int i = 0; i < 5; i++) {
                         long started = System.nanoTime();
