@@ -24,7 +24,7 @@ import org.apache.zookeeper.Watcher;
  * and beside it a ZooKeeper data watch, an etcd watch and Redis keyspace notifications (each peer its
  * own process, see {@link Peers}). Writes are paced (one at a time, 5 ms apart).
  *
- * <pre>java [-Dwatchers=1,100] -cp bench/target/latchkey-bench.jar dev.latchkey.bench.WatchLatency [writes] [jdbcUrl user password]</pre>
+ * <pre>java [-Dwatchers=1,100] [-Dtransport=stream,channel] -cp bench/target/latchkey-bench.jar dev.latchkey.bench.WatchLatency [writes] [jdbcUrl user password]</pre>
  */
 public final class WatchLatency {
 
@@ -36,12 +36,21 @@ public final class WatchLatency {
         int writes = args.length > 0 ? Integer.parseInt(args[0]) : 500;
         int[] watcherCounts = Arrays.stream(System.getProperty("watchers", "1").split(",")).mapToInt(w -> Integer.parseInt(w.trim())).toArray();
         List<Result> results = new ArrayList<>();
+        // stream: each watch follows GET /v1/watch (SSE); channel: each watcher is a session whose watch rides its channel
+        List<String> transports = Arrays.stream(System.getProperty("transport", "stream").split(",")).map(String::trim).toList();
         for (int watchers : watcherCounts) {
-            if (args.length > 3) {
-                results.add(latchkey(args[1], args[2], args[3], writes, watchers));
-            } else {
-                try (BenchDatabase db = BenchDatabase.create()) {
-                    results.add(latchkey(db.url(), db.user(), db.password(), writes, watchers));
+            for (String transport : transports) {
+                boolean channel = switch (transport) {
+                    case "stream" -> false;
+                    case "channel" -> true;
+                    default -> throw new IllegalArgumentException("-Dtransport takes stream and/or channel, not '" + transport + "'");
+                };
+                if (args.length > 3) {
+                    results.add(latchkey(args[1], args[2], args[3], writes, watchers, channel));
+                } else {
+                    try (BenchDatabase db = BenchDatabase.create()) {
+                        results.add(latchkey(db.url(), db.user(), db.password(), writes, watchers, channel));
+                    }
                 }
             }
         }
@@ -66,14 +75,14 @@ public final class WatchLatency {
     }
 
     public static Result latchkey(String url, String user, String password, int writes) throws Exception {
-        return latchkey(url, user, password, writes, 1);
+        return latchkey(url, user, password, writes, 1, false);
     }
 
     /**
      * With {@code watchers} clients all watching the file: the latency of every (watcher, event)
      * pair counts, so the percentiles say how long the slowest watchers wait as their number grows.
      */
-    public static Result latchkey(String url, String user, String password, int writes, int watchers) throws Exception {
+    public static Result latchkey(String url, String user, String password, int writes, int watchers, boolean channel) throws Exception {
         try (Coordinator coordinator = new Coordinator(new StoreConfig(url, user, password, 8), Coordinator.Settings.defaults());
                 HttpApi api = new HttpApi(coordinator)) {
             String base = "http://127.0.0.1:" + api.start("127.0.0.1", 0);
@@ -84,14 +93,26 @@ public final class WatchLatency {
                 long[] acked = new long[writes];
                 long from = writer.currentRevision();
                 List<Watch> watches = new ArrayList<>();
+                List<dev.latchkey.client.Session> sessions = new ArrayList<>();
                 try {
                     for (int w = 0; w < watchers; w++) {
                         ConcurrentHashMap<Long, Long> mine = new ConcurrentHashMap<>();
                         arrivals.add(mine);
-                        watches.add(watcher.watch("/latency", true, from, e -> {
+                        Watch.Listener listener = e -> {
                             mine.put(e.rev(), System.nanoTime());
                             all.countDown();
-                        }));
+                        };
+                        if (channel) {
+                            dev.latchkey.client.Session session = watcher.openSession(dev.latchkey.client.Session.Options.defaults().cache(false));
+                            sessions.add(session);
+                            watches.add(session.watch("/latency", true, from, listener));
+                        } else {
+                            watches.add(watcher.watch("/latency", true, from, listener));
+                        }
+                    }
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (channel && watches.stream().anyMatch(w -> !w.usesChannel()) && System.nanoTime() < deadline) {
+                        Thread.sleep(10); // every watch on its channel before the first write
                     }
                     long[] revs = new long[writes];
                     for (int i = 0; i < writes; i++) {
@@ -102,10 +123,13 @@ public final class WatchLatency {
                     all.await(30, TimeUnit.SECONDS);
                     long[] lat = byRevision(arrivals, revs, acked);
                     String kind = coordinator.store().kind().name().toLowerCase(Locale.ROOT);
-                    return result("latchkey (" + kind + ")" + (watchers == 1 ? "" : ", " + watchers + " watchers"), lat);
+                    return result("latchkey (" + kind + (channel ? ", session channel" : "") + ")" + (watchers == 1 ? "" : ", " + watchers + " watchers"), lat);
                 } finally {
                     for (Watch w : watches) {
                         w.close();
+                    }
+                    for (dev.latchkey.client.Session s : sessions) {
+                        s.close();
                     }
                 }
             }

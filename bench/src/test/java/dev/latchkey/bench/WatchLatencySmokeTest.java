@@ -14,10 +14,12 @@ class WatchLatencySmokeTest {
         WatchLatency.Result r = WatchLatency.latchkey(db.jdbcUrl(), db.user(), db.password(), 20);
         assertThat(r.samples()).isEqualTo(20);
         assertThat(r.p99Millis()).as("every event arrived").isFinite();
-        WatchLatency.Result many = WatchLatency.latchkey(db.jdbcUrl(), db.user(), db.password(), 10, 5);
-        assertThat(many.samples()).isEqualTo(50);
-        assertThat(many.p99Millis()).as("every event reached every watcher").isFinite();
-        assertThat(WatchLatency.format(many)).contains("5 watchers");
+        for (boolean channel : new boolean[] {false, true}) {
+            WatchLatency.Result many = WatchLatency.latchkey(db.jdbcUrl(), db.user(), db.password(), 10, 5, channel);
+            assertThat(many.samples()).isEqualTo(50);
+            assertThat(many.p99Millis()).as("every event reached every watcher").isFinite();
+            assertThat(WatchLatency.format(many)).contains("5 watchers").contains(channel ? "session channel" : "(");
+        }
     }
 
     @Test
