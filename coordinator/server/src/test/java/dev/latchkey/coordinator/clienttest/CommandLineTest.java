@@ -30,9 +30,12 @@ class CommandLineTest {
         return new Run(code, out.toString(), err.toString());
     }
 
+    /** A scratch folder per test, removed after it. */
+    @org.junit.jupiter.api.io.TempDir
+    Path tmp;
+
     @DatabaseTest(only = {Database.POSTGRESQL, Database.H2})
     void everySubcommandWorksAndFailuresExitNonZero(TestDatabase db) throws Exception {
-        Path tmp = Files.createTempDirectory("latchkey-cli");
         try (Harness h = new Harness(db)) {
             Run mkdir = cli(h, "put", "/cfg", "--mkdir");
             assertThat(mkdir.code()).as(mkdir.err()).isZero();
@@ -98,7 +101,7 @@ class CommandLineTest {
             Run put = cli(h, "put", "hello", "world");
             assertThat(put.code()).isEqualTo(ClientCommands.USAGE);
             assertThat(put.err()).startsWith("error: 'hello' is not a valid path: it must start with '/'").doesNotContain("Endpoint");
-            Path ran = Files.createTempDirectory("latchkey-cli").resolve("ran");
+            Path ran = tmp.resolve("ran");
             Run lock = cli(h, "lock", "locks/x", "--", "touch", ran.toString());
             assertThat(lock.code()).isEqualTo(ClientCommands.USAGE);
             assertThat(lock.err()).contains("'locks/x' is not a valid path");
