@@ -206,16 +206,17 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
                     + " FROM \"lk_lock_holder\" WHERE \"path\" IN " + in
                     + " UNION ALL SELECT " + WAITER_ROW + ", \"path\", \"id\", \"deadline_ms\", \"lock_delay_ms\","
                     + " CASE WHEN \"content_on_grant\" IS NULL THEN 0 ELSE 1 END, \"session_id\", \"mode\""
-                    + " FROM \"lk_lock_waiter\" WHERE \"path\" IN " + in + " AND \"deadline_ms\" >= ?");
-            try (PreparedStatement s = tx.connection().prepareStatement(sql)) {
-                int i = 1;
-                i = bind(s, i, paths);
-                i = bind(s, i, sessions);
-                i = bind(s, i, paths);
-                i = bind(s, i, paths);
-                i = bind(s, i, paths);
-                s.setLong(i, tx.now());
-                try (ResultSet rs = s.executeQuery()) {
+                    + " FROM \"lk_lock_waiter\" WHERE \"path\" IN " + in);
+            try {
+                // (on PostgreSQL in one round trip with the transaction's head, when it is the batch's first read)
+                tx.readFirst(sql, (s, from) -> {
+                    int i = bind(s, from, paths);
+                    i = bind(s, i, sessions);
+                    i = bind(s, i, paths);
+                    i = bind(s, i, paths);
+                    return bind(s, i, paths);
+                }, rs -> {
+                    long now = tx.now();
                     while (rs.next()) {
                         int rowKind = rs.getInt(1);
                         long n1 = rs.getLong(3);
@@ -233,11 +234,15 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
                             case SESSION_ROW -> table.leases.put(rs.getString(7), n1);
                             case HOLDER_ROW -> table.paths.get(rs.getString(2)).holders.add(
                                     new Holder(rs.getString(7), Grant.Mode.valueOf(rs.getString(8)), n1, n2, false));
-                            default -> table.paths.get(rs.getString(2)).waiters.put(n1,
-                                    new Waiter(n1, rs.getString(7), Grant.Mode.valueOf(rs.getString(8)), n2, n3, rs.getLong(6) != 0, null, false));
+                            default -> {
+                                if (n2 >= now) { // live waiters only: one whose wait ran out is gone from the queue
+                                    table.paths.get(rs.getString(2)).waiters.put(n1, new Waiter(n1, rs.getString(7),
+                                            Grant.Mode.valueOf(rs.getString(8)), n2, n3, rs.getLong(6) != 0, null, false));
+                                }
+                            }
                         }
                     }
-                }
+                });
             } catch (SQLException e) {
                 throw new org.jooq.exception.DataAccessException("reading the locks of a batch failed: " + e.getMessage(), e);
             }

@@ -338,26 +338,40 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    @SuppressWarnings({"unchecked", "rawtypes"})
     private void applyBatch(List<PendingWrite<?>> batch) throws SQLException {
+        boolean kept = writerConnection != null;
+        try {
+            applyBatchOnce(batch);
+        } catch (StaleConnection stale) {
+            // nothing reached the database: a kept connection the database or network dropped is replaced once
+            if (!kept) {
+                throw stale.failure;
+            }
+            try {
+                applyBatchOnce(batch);
+            } catch (StaleConnection again) {
+                throw again.failure;
+            }
+        }
+    }
+
+    /** A batch failed before its transaction's head ran (nothing was written). */
+    private static final class StaleConnection extends RuntimeException {
+        final RuntimeException failure;
+
+        StaleConnection(Exception e) {
+            super(e.getMessage(), e, false, false);
+            this.failure = e instanceof RuntimeException r ? r : new org.jooq.exception.DataAccessException(e.getMessage(), e);
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void applyBatchOnce(List<PendingWrite<?>> batch) throws SQLException {
         Object[] results = new Object[batch.size()];
         RuntimeException[] failures = new RuntimeException[batch.size()];
         List<Event> events;
         Connection c = writerConnection();
-        WriteTx tx;
-        try {
-            tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
-        } catch (SQLException stale) {
-            // nothing was written yet: a kept connection the database or network dropped is replaced once
-            dropWriterConnection();
-            c = writerConnection();
-            try {
-                tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
-            } catch (SQLException | RuntimeException again) {
-                dropWriterConnection();
-                throw again;
-            }
-        }
+        WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
         try {
             boolean single = batch.size() == 1;
             for (int i = 0; i < batch.size(); ) {
@@ -383,6 +397,7 @@ public final class Store implements AutoCloseable {
                     i = end;
                     continue;
                 }
+                tx.begin(); // (its head first, outside the operation: a connection found dead here is replaced)
                 tx.runDeferred(); // (what the commands before it wrote, before it reads)
                 int mark = tx.mark();
                 java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
@@ -420,6 +435,9 @@ public final class Store implements AutoCloseable {
                 e.addSuppressed(rollbackFailure);
             }
             dropWriterConnection(); // (the pool checks it before anyone uses it again)
+            if (!tx.begun() && !FailureClassifier.classify(e).isPresent()) {
+                throw new StaleConnection(e);
+            }
             throw e;
         }
         if (System.nanoTime() - writerConnectionSince > WRITER_CONNECTION_LIFETIME_NANOS) {

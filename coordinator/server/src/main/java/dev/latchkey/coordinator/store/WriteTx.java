@@ -23,34 +23,100 @@ public final class WriteTx {
     private final Connection connection;
     private final DSLContext dsl;
     private final DatabaseKind kind;
-    private final long now;
-    private final long base;
+    private long now;
+    private long base;
+    private boolean begun;
     private final List<Event> events = new ArrayList<>();
     private final long outageThresholdMs;
 
-    /** Takes the revision counter's row lock and reads the database clock, in one round trip. */
-    WriteTx(Connection connection, DSLContext dsl, DatabaseKind kind, long outageThresholdMs) throws SQLException {
+    /**
+     * A transaction on {@code connection}. Its head (the revision counter's row lock and the database
+     * clock) runs before anything else the transaction does: on PostgreSQL in the same round trip
+     * as the batch's first read ({@link #readFirst}), elsewhere as a statement of its own.
+     */
+    WriteTx(Connection connection, DSLContext dsl, DatabaseKind kind, long outageThresholdMs) {
         this.connection = connection;
         this.dsl = dsl;
         this.kind = kind;
         this.outageThresholdMs = outageThresholdMs;
-        try (PreparedStatement head = connection.prepareStatement(SqlText.quoted(kind,
-                "SELECT \"value\", " + kind.nowMillisExpression() + " FROM \"lk_cell\" WHERE \"name\" = 'revision' FOR UPDATE"));
-                ResultSet rs = head.executeQuery()) {
-            if (!rs.next()) {
-                throw new SQLException("the store has no revision counter (lk_cell 'revision'): were its migrations applied?");
+    }
+
+    private String headSql() {
+        return SqlText.quoted(kind, "SELECT \"value\", " + kind.nowMillisExpression() + " FROM \"lk_cell\" WHERE \"name\" = 'revision' FOR UPDATE");
+    }
+
+    private void takeHead(ResultSet rs) throws SQLException {
+        if (!rs.next()) {
+            throw new SQLException("the store has no revision counter (lk_cell 'revision'): were its migrations applied?");
+        }
+        this.base = rs.getLong(1);
+        this.now = rs.getLong(2);
+        this.begun = true;
+    }
+
+    /** Takes the revision counter's row lock and reads the database clock, unless that is done. */
+    void begin() {
+        if (begun) {
+            return;
+        }
+        try (PreparedStatement head = connection.prepareStatement(headSql()); ResultSet rs = head.executeQuery()) {
+            takeHead(rs);
+        } catch (SQLException e) {
+            throw new org.jooq.exception.DataAccessException("taking the revision counter failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the head has run: before it, nothing of this transaction reached the database. */
+    boolean begun() {
+        return begun;
+    }
+
+    /** Reads one result set. */
+    @FunctionalInterface
+    public interface Reader {
+        void read(ResultSet rs) throws SQLException;
+    }
+
+    /**
+     * Runs a read, after the head. When it is the transaction's first statement on PostgreSQL, the
+     * head and the read go in one round trip, as two statements: the read's snapshot is taken
+     * after the counter's lock is held, so it sees everything committed before. The read may not
+     * use {@link #now()} in its parameters (the clock is read with it).
+     */
+    public void readFirst(String sql, Binder binder, Reader reader) throws SQLException {
+        if (!begun && kind == DatabaseKind.POSTGRES && deferred.isEmpty()) {
+            try (PreparedStatement s = connection.prepareStatement(headSql() + "; " + sql)) {
+                binder.bind(s, 1);
+                s.execute();
+                try (ResultSet head = s.getResultSet()) {
+                    takeHead(head);
+                }
+                if (!s.getMoreResults()) {
+                    throw new SQLException("the batch's first read returned no rows");
+                }
+                try (ResultSet rs = s.getResultSet()) {
+                    reader.read(rs);
+                }
             }
-            this.base = rs.getLong(1);
-            this.now = rs.getLong(2);
+            return;
+        }
+        begin();
+        try (PreparedStatement s = connection.prepareStatement(sql)) {
+            binder.bind(s, 1);
+            try (ResultSet rs = s.executeQuery()) {
+                reader.read(rs);
+            }
         }
     }
 
     public DSLContext dsl() {
+        begin();
         return dsl;
     }
 
     /** The transaction's connection, for statements written in plain SQL. */
     public Connection connection() {
+        begin();
         return connection;
     }
 
@@ -61,6 +127,7 @@ public final class WriteTx {
 
     /** The database clock, in epoch milliseconds, read when the transaction began. */
     public long now() {
+        begin();
         return now;
     }
 
@@ -71,6 +138,7 @@ public final class WriteTx {
 
     /** The revision the next event will get. */
     public long nextRev() {
+        begin();
         return base + events.size() + 1;
     }
 
@@ -122,6 +190,7 @@ public final class WriteTx {
         if (deferred.isEmpty()) {
             return;
         }
+        begin();
         if (kind == DatabaseKind.POSTGRES) {
             StringBuilder sql = new StringBuilder();
             for (Deferred d : deferred) {
@@ -147,39 +216,47 @@ public final class WriteTx {
 
     /**
      * Writes what was deferred, then the events and the counter: one statement each, whatever the
-     * batch's size, and on PostgreSQL all in one round trip.
+     * batch's size. On PostgreSQL they go in one round trip together with the NOTIFY and the
+     * COMMIT itself; the caller's {@code commit()} then finds nothing left to commit. Elsewhere the
+     * caller commits.
      */
     void flush() throws SQLException {
-        if (events.isEmpty()) {
+        if (kind == DatabaseKind.POSTGRES) {
+            if (!events.isEmpty()) {
+                long revision = base + events.size();
+                // the events, the counter and the wake-up in one statement; NOTIFY is delivered at commit
+                // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
+                defer("WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + eventInsert()
+                        + ") UPDATE \"lk_cell\" SET \"value\" = ? FROM n WHERE \"name\" = 'revision'", (s, from) -> {
+                            s.setString(from, Long.toString(revision));
+                            int i = bindEvents(s, from + 1);
+                            s.setLong(i, revision);
+                            return i + 1;
+                        });
+            }
+            if (!deferred.isEmpty()) {
+                defer("COMMIT", (s, from) -> from); // (a failure before it skips it, and the caller rolls back)
+            }
             runDeferred();
             return;
         }
-        long revision = base + events.size();
-        String insert = SqlText.quoted(kind, "INSERT INTO \"lk_event\" (\"rev\", \"path\", \"kind\", \"detail\", \"session_id\", \"created_ms\") VALUES ")
-                + SqlText.rows(events.size(), 6);
-        if (kind == DatabaseKind.POSTGRES) {
-            // the events, the counter and the wake-up in one round trip; NOTIFY is delivered at commit
-            // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
-            String last = "WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + insert
-                    + ") UPDATE \"lk_cell\" SET \"value\" = ? FROM n WHERE \"name\" = 'revision'";
-            defer(last, (s, from) -> {
-                s.setString(from, Long.toString(revision));
-                int i = bindEvents(s, from + 1);
-                s.setLong(i, revision);
-                return i + 1;
-            });
-            runDeferred();
-        } else {
-            runDeferred();
-            try (PreparedStatement s = connection.prepareStatement(insert)) {
-                bindEvents(s, 1);
-                s.executeUpdate();
-            }
-            try (PreparedStatement s = connection.prepareStatement(SqlText.quoted(kind, "UPDATE \"lk_cell\" SET \"value\" = ? WHERE \"name\" = 'revision'"))) {
-                s.setLong(1, revision);
-                s.executeUpdate();
-            }
+        runDeferred();
+        if (events.isEmpty()) {
+            return;
         }
+        try (PreparedStatement s = connection.prepareStatement(eventInsert())) {
+            bindEvents(s, 1);
+            s.executeUpdate();
+        }
+        try (PreparedStatement s = connection.prepareStatement(SqlText.quoted(kind, "UPDATE \"lk_cell\" SET \"value\" = ? WHERE \"name\" = 'revision'"))) {
+            s.setLong(1, base + events.size());
+            s.executeUpdate();
+        }
+    }
+
+    private String eventInsert() {
+        return SqlText.quoted(kind, "INSERT INTO \"lk_event\" (\"rev\", \"path\", \"kind\", \"detail\", \"session_id\", \"created_ms\") VALUES ")
+                + SqlText.rows(events.size(), 6);
     }
 
     private int bindEvents(PreparedStatement s, int from) throws SQLException {
