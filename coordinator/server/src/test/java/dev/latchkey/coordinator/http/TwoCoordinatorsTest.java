@@ -181,4 +181,96 @@ class TwoCoordinatorsTest {
             assertThat(queue).isEmpty();
         }
     }
+
+    /**
+     * Try-locks (no wait) from two coordinators on one store, on two locks that are free half the
+     * time: the races where both coordinators see a lock free are as frequent as they get. Each
+     * batch reads its rows only after it holds the revision counter, so it sees what the other
+     * coordinator committed before it; a batch that read first (a snapshot from before the other's
+     * commit) would grant a lock the other had just granted. Checked twice: no more than one caller
+     * between its grant's answer and its release, and in the event log no grant while held and
+     * generations one apart.
+     */
+    @DatabaseTest
+    void tryLocksRacingOnTwoCoordinatorsNeverMakeTwoHolders(TestDatabase db) throws Exception {
+        String[] paths = {"/race/a", "/race/b"};
+        try (SharedDatabase shared = new SharedDatabase(db); Harness one = shared.harness(); Harness two = shared.harness()) {
+            java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> inside = new java.util.concurrent.ConcurrentHashMap<>();
+            for (String p : paths) {
+                inside.put(p, new java.util.concurrent.atomic.AtomicInteger());
+            }
+            java.util.concurrent.atomic.AtomicInteger grants = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger overlaps = new java.util.concurrent.atomic.AtomicInteger();
+            long until = System.nanoTime() + java.time.Duration.ofSeconds(3).toNanos();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(12);
+            try {
+                java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    dev.latchkey.coordinator.core.Coordinator c = (i % 2 == 0 ? one : two).coordinator;
+                    String path = paths[(i / 2) % 2];
+                    done.add(pool.submit(() -> {
+                        String session = c.sessions().open("race", 60_000).id();
+                        while (System.nanoTime() < until) {
+                            try {
+                                c.locks().acquire(path, session, dev.latchkey.coordinator.core.Grant.Mode.EXCLUSIVE, java.time.Duration.ZERO, 0);
+                            } catch (dev.latchkey.coordinator.core.CoordinatorException busy) {
+                                continue;
+                            }
+                            grants.incrementAndGet();
+                            if (inside.get(path).incrementAndGet() > 1) {
+                                overlaps.incrementAndGet();
+                            }
+                            inside.get(path).decrementAndGet();
+                            c.locks().release(path, session);
+                        }
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(overlaps.get()).as("callers holding one lock at once").isZero();
+            int logged = 0;
+            try (java.sql.Connection c = db.connect(); java.sql.PreparedStatement s = c.prepareStatement(
+                    "SELECT " + q(db, "path") + ", " + q(db, "kind") + ", " + q(db, "detail") + ", " + q(db, "session_id") + ", " + q(db, "rev")
+                            + " FROM " + q(db, "lk_event") + " WHERE " + q(db, "path") + " IN (?, ?) ORDER BY " + q(db, "rev"))) {
+                s.setString(1, paths[0]);
+                s.setString(2, paths[1]);
+                java.util.Map<String, String> holder = new java.util.HashMap<>();
+                java.util.Map<String, Long> generation = new java.util.HashMap<>();
+                try (java.sql.ResultSet rs = s.executeQuery()) {
+                    while (rs.next()) {
+                        String path = rs.getString(1);
+                        String session = rs.getString(4);
+                        switch (rs.getString(2)) {
+                            case "LOCK_ACQUIRED" -> {
+                                assertThat(holder.get(path)).as("%s granted to %s while %s held it (rev %s)", path, session, holder.get(path), rs.getLong(5))
+                                        .isNull();
+                                long g = Long.parseLong(rs.getString(3).split(":")[1]);
+                                if (generation.containsKey(path)) {
+                                    assertThat(g).as("%s generation at rev %s", path, rs.getLong(5)).isEqualTo(generation.get(path) + 1);
+                                }
+                                generation.put(path, g);
+                                holder.put(path, session);
+                                logged++;
+                            }
+                            case "LOCK_RELEASED" -> {
+                                assertThat(session).isEqualTo(holder.get(path));
+                                holder.remove(path);
+                            }
+                            default -> { }
+                        }
+                    }
+                }
+            }
+            assertThat(logged).isEqualTo(grants.get()).isGreaterThan(20);
+        }
+    }
+
+    private static String q(TestDatabase db, String identifier) {
+        return db.database() == Database.MARIADB || db.database() == Database.MYSQL ? "`" + identifier + "`" : "\"" + identifier + "\"";
+    }
 }

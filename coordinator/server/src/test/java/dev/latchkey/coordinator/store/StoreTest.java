@@ -83,6 +83,85 @@ class StoreTest {
         }
     }
 
+    /**
+     * The writer keeps its connection from batch to batch. When the database drops it between
+     * batches (a restart, a proxy's idle cut, an operator's kill), the next batch finds out at its
+     * first statement, before anything was written, and runs again on a fresh connection: the
+     * callers see nothing of it. Both kinds of write are checked: a command whose first read carries
+     * the transaction's head, and an operation that takes the head on its own.
+     */
+    @DatabaseTest
+    void aWriterConnectionTheDatabaseDroppedIsReplacedAndTheWriteGoesThrough(TestDatabase db) throws Exception {
+        if (db.database() == dev.latchkey.testing.Database.H2 || TestDatabase.pooled(db.jdbcUrl())) {
+            System.out.println(db + ": skipped, no other session can drop the writer's connection here (H2 runs in-process; "
+                    + "through a pooler the server connection is not the writer's)");
+            return;
+        }
+        boolean postgres = db.database() == dev.latchkey.testing.Database.POSTGRESQL;
+        String url = postgres ? db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "ApplicationName=lk-store-under-test" : db.jdbcUrl();
+        Store.CommandKind<String> probe = (tx, commands) -> {
+            Object[] out = new Object[commands.size()];
+            try {
+                long[] value = new long[1];
+                tx.readFirst(SqlText.quoted(tx.kind(), "SELECT \"value\" FROM \"lk_cell\" WHERE \"name\" = ?"), (st, from) -> {
+                    st.setString(from, "revision");
+                    return from + 1;
+                }, rs -> {
+                    rs.next();
+                    value[0] = rs.getLong(1);
+                });
+                for (int i = 0; i < out.length; i++) {
+                    tx.emit("/" + commands.get(i), Event.Kind.CONTENTS_MODIFIED, null, null);
+                    out[i] = value[0];
+                }
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException(e);
+            }
+            return out;
+        };
+        try (Store store = Store.open(new StoreConfig(url, db.user(), db.password(), 4))) {
+            long first = store.<String, Long>command(probe, "first");
+            dropStoreConnections(db, postgres);
+            long second = store.<String, Long>command(probe, "second"); // (its read carries the head)
+            assertThat(second).isEqualTo(first + 1);
+            dropStoreConnections(db, postgres);
+            long third = store.<Long>write("third", tx -> tx.emit("/third", Event.Kind.CONTENTS_MODIFIED, null, null).rev());
+            assertThat(third).isEqualTo(first + 3);
+            try (Connection c = db.connect()) {
+                var paths = store.dsl(c).select(Schema.EVENT_PATH).from(Schema.EVENT).where(Schema.EVENT_REV.gt(first))
+                        .orderBy(Schema.EVENT_REV).fetch(Schema.EVENT_PATH);
+                assertThat(paths).containsExactly("/first", "/second", "/third"); // (gap-free, once each)
+            }
+        }
+    }
+
+    /** Ends every connection of the store under test, from another session. */
+    private static void dropStoreConnections(TestDatabase db, boolean postgres) throws Exception {
+        try (Connection admin = db.connect(); java.sql.Statement s = admin.createStatement()) {
+            if (postgres) {
+                try (var rs = s.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        + "WHERE application_name = 'lk-store-under-test' AND pid <> pg_backend_pid()")) {
+                    rs.next();
+                    assertThat(rs.getInt(1)).isPositive();
+                }
+            } else {
+                java.util.List<Long> ids = new java.util.ArrayList<>();
+                try (var rs = s.executeQuery("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()")) {
+                    while (rs.next()) {
+                        ids.add(rs.getLong(1));
+                    }
+                }
+                assertThat(ids).isNotEmpty();
+                for (long id : ids) {
+                    s.execute("KILL CONNECTION " + id);
+                }
+            }
+        }
+        // HikariCP lends a connection used within the last 500 ms without checking it; past that it
+        // checks, so the fresh connection the writer asks for is a live one
+        Thread.sleep(600);
+    }
+
     private static void await(java.util.concurrent.CountDownLatch latch) {
         try {
             latch.await();
