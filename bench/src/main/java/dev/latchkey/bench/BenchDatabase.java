@@ -11,6 +11,8 @@ import java.util.UUID;
 /**
  * A fresh schema on the benchmark's PostgreSQL server ({@code LATCHKEY_BENCH_PG_URL}, {@code _USER},
  * {@code _PASSWORD}; default the local server's {@code test} database as {@code postgres}), dropped on close.
+ * A MySQL or MariaDB URL there ({@code jdbc:mysql://host:port/}) gets a fresh database instead: only the
+ * Latchkey contender runs on it (the others are written for PostgreSQL).
  */
 public final class BenchDatabase implements AutoCloseable {
 
@@ -32,7 +34,7 @@ public final class BenchDatabase implements AutoCloseable {
         String password = env("LATCHKEY_BENCH_PG_PASSWORD", "");
         String schema = "lk_bench_" + UUID.randomUUID().toString().replace("-", "").substring(0, 10);
         try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
-            s.execute("CREATE SCHEMA " + schema);
+            s.execute((mySqlFamily(url) ? "CREATE DATABASE " : "CREATE SCHEMA ") + schema);
         }
         return new BenchDatabase(url, user, password, schema);
     }
@@ -64,7 +66,18 @@ public final class BenchDatabase implements AutoCloseable {
 
     /** A JDBC URL into the schema. */
     public String url() {
+        if (mySqlFamily(url)) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(jdbc:[a-z]+://[^/?]+)/?[^?]*(\\?.*)?$").matcher(url);
+            if (!m.matches()) {
+                throw new IllegalArgumentException("not a MySQL/MariaDB JDBC URL: " + url);
+            }
+            return m.group(1) + "/" + schema + (m.group(2) == null ? "" : m.group(2));
+        }
         return url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+    }
+
+    private static boolean mySqlFamily(String url) {
+        return url.startsWith("jdbc:mysql:") || url.startsWith("jdbc:mariadb:");
     }
 
     public String user() {
@@ -78,7 +91,7 @@ public final class BenchDatabase implements AutoCloseable {
     @Override
     public void close() {
         try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
-            s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+            s.execute(mySqlFamily(url) ? "DROP DATABASE IF EXISTS " + schema : "DROP SCHEMA IF EXISTS " + schema + " CASCADE");
         } catch (SQLException e) {
             throw new IllegalStateException("could not drop benchmark schema " + schema + ": " + e.getMessage(), e);
         }
