@@ -208,7 +208,7 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
                     + " CASE WHEN \"content_on_grant\" IS NULL THEN 0 ELSE 1 END, \"session_id\", \"mode\""
                     + " FROM \"lk_lock_waiter\" WHERE \"path\" IN " + in);
             try {
-                // (on PostgreSQL in one round trip with the transaction's head, when it is the batch's first read)
+                // (in one round trip with the transaction's head when it is the batch's first read; H2 apart)
                 tx.readFirst(sql, (s, from) -> {
                     int i = bind(s, from, paths);
                     i = bind(s, i, sessions);

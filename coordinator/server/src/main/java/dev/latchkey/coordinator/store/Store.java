@@ -76,6 +76,10 @@ public final class Store implements AutoCloseable {
             hikari.setMinimumIdle(Math.min(2, config.poolSize()));
             hikari.setPoolName("latchkey-store");
             hikari.setConnectionTimeout(5_000);
+            if (kind.isMySqlFamily()) {
+                // the writer sends a batch's statements in one round trip (fixed SQL, every value bound)
+                hikari.addDataSourceProperty("allowMultiQueries", "true");
+            }
             String limit = config.pooled() ? null : idleInTransactionLimit(kind); // (a pooler's connections carry no session settings)
             if (galera) {
                 // a read must see every write the cluster acknowledged before it (by default a node may

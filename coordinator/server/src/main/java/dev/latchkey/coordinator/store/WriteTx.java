@@ -32,7 +32,7 @@ public final class WriteTx {
     /**
      * A transaction on {@code connection}. Its head (the revision counter's row lock and the database
      * clock) runs before anything else the transaction does: on PostgreSQL in the same round trip
-     * as the batch's first read ({@link #readFirst}), elsewhere as a statement of its own.
+     * as the batch's first read ({@link #readFirst}) on PostgreSQL, MariaDB and MySQL, on H2 as a statement of its own.
      */
     WriteTx(Connection connection, DSLContext dsl, DatabaseKind kind, long outageThresholdMs) {
         this.connection = connection;
@@ -78,13 +78,13 @@ public final class WriteTx {
     }
 
     /**
-     * Runs a read, after the head. When it is the transaction's first statement on PostgreSQL, the
-     * head and the read go in one round trip, as two statements: the read's snapshot is taken
-     * after the counter's lock is held, so it sees everything committed before. The read may not
+     * Runs a read, after the head. When it is the transaction's first statement on PostgreSQL,
+     * MariaDB or MySQL, the head and the read go in one round trip, as two statements: the read's
+     * snapshot is taken after the counter's lock is held, so it sees everything committed before. The read may not
      * use {@link #now()} in its parameters (the clock is read with it).
      */
     public void readFirst(String sql, Binder binder, Reader reader) throws SQLException {
-        if (!begun && kind == DatabaseKind.POSTGRES && deferred.isEmpty()) {
+        if (!begun && multiStatement() && deferred.isEmpty()) {
             try (PreparedStatement s = connection.prepareStatement(headSql() + "; " + sql)) {
                 binder.bind(s, 1);
                 s.execute();
@@ -185,13 +185,13 @@ public final class WriteTx {
         deferred.add(new Deferred(sql, binder));
     }
 
-    /** Runs the deferred writes now: one round trip on PostgreSQL, one per statement elsewhere. */
+    /** Runs the deferred writes now: one round trip on PostgreSQL, MariaDB and MySQL, one per statement on H2. */
     public void runDeferred() throws SQLException {
         if (deferred.isEmpty()) {
             return;
         }
         begin();
-        if (kind == DatabaseKind.POSTGRES) {
+        if (multiStatement()) {
             StringBuilder sql = new StringBuilder();
             for (Deferred d : deferred) {
                 sql.append(sql.isEmpty() ? "" : "; ").append(d.sql());
@@ -201,7 +201,10 @@ public final class WriteTx {
                 for (Deferred d : deferred) {
                     i = d.binder().bind(s, i);
                 }
-                s.execute();
+                // every result is read: MySQL Connector/J reports a later statement's failure only when its result is asked for
+                for (boolean rows = s.execute(); rows || s.getUpdateCount() != -1; rows = s.getMoreResults()) {
+                    // (nothing to read: these are writes)
+                }
             }
         } else {
             for (Deferred d : deferred) {
@@ -215,10 +218,18 @@ public final class WriteTx {
     }
 
     /**
+     * Whether several statements may go in one round trip: PostgreSQL's driver sends them as one
+     * pipeline; MySQL Connector/J as one query when the store opened it with {@code allowMultiQueries}.
+     */
+    private boolean multiStatement() {
+        return kind == DatabaseKind.POSTGRES || kind.isMySqlFamily();
+    }
+
+    /**
      * Writes what was deferred, then the events and the counter: one statement each, whatever the
      * batch's size. On PostgreSQL they go in one round trip together with the NOTIFY and the
-     * COMMIT itself; the caller's {@code commit()} then finds nothing left to commit. Elsewhere the
-     * caller commits.
+     * COMMIT itself; the caller's {@code commit()} then finds nothing left to commit. On MariaDB and
+     * MySQL they go in one round trip and the caller commits; on H2 one statement at a time.
      */
     void flush() throws SQLException {
         if (kind == DatabaseKind.POSTGRES) {
@@ -240,18 +251,15 @@ public final class WriteTx {
             runDeferred();
             return;
         }
-        runDeferred();
-        if (events.isEmpty()) {
-            return;
+        if (!events.isEmpty()) {
+            long revision = base + events.size();
+            defer(eventInsert(), (s, from) -> bindEvents(s, from));
+            defer(SqlText.quoted(kind, "UPDATE \"lk_cell\" SET \"value\" = ? WHERE \"name\" = 'revision'"), (s, from) -> {
+                s.setLong(from, revision);
+                return from + 1;
+            });
         }
-        try (PreparedStatement s = connection.prepareStatement(eventInsert())) {
-            bindEvents(s, 1);
-            s.executeUpdate();
-        }
-        try (PreparedStatement s = connection.prepareStatement(SqlText.quoted(kind, "UPDATE \"lk_cell\" SET \"value\" = ? WHERE \"name\" = 'revision'"))) {
-            s.setLong(1, base + events.size());
-            s.executeUpdate();
-        }
+        runDeferred(); // (MariaDB and MySQL: in one round trip; the caller commits)
     }
 
     private String eventInsert() {
