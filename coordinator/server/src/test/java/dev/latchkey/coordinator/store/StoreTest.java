@@ -121,10 +121,10 @@ class StoreTest {
         };
         try (Store store = Store.open(new StoreConfig(url, db.user(), db.password(), 4))) {
             long first = store.<String, Long>command(probe, "first");
-            dropStoreConnections(db, postgres);
+            dropStoreConnections(store, db, postgres);
             long second = store.<String, Long>command(probe, "second"); // (its read carries the head)
             assertThat(second).isEqualTo(first + 1);
-            dropStoreConnections(db, postgres);
+            dropStoreConnections(store, db, postgres);
             long third = store.<Long>write("third", tx -> tx.emit("/third", Event.Kind.CONTENTS_MODIFIED, null, null).rev());
             assertThat(third).isEqualTo(first + 3);
             try (Connection c = db.connect()) {
@@ -136,7 +136,7 @@ class StoreTest {
     }
 
     /** Ends every connection of the store under test, from another session. */
-    private static void dropStoreConnections(TestDatabase db, boolean postgres) throws Exception {
+    private static void dropStoreConnections(Store store, TestDatabase db, boolean postgres) throws Exception {
         try (Connection admin = db.connect(); java.sql.Statement s = admin.createStatement()) {
             if (postgres) {
                 try (var rs = s.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -157,9 +157,9 @@ class StoreTest {
                 }
             }
         }
-        // HikariCP lends a connection used within the last 500 ms without checking it; past that it
-        // checks, so the fresh connection the writer asks for is a live one
-        Thread.sleep(600);
+        // HikariCP lends a connection used within the last 500 ms without checking it: its idle ones
+        // (all killed) are evicted, so the fresh connection the writer asks for is a new, live one
+        ((com.zaxxer.hikari.HikariDataSource) store.dataSource()).getHikariPoolMXBean().softEvictConnections();
     }
 
     private static void await(java.util.concurrent.CountDownLatch latch) {
