@@ -31,8 +31,8 @@ public final class WriteTx {
 
     /**
      * A transaction on {@code connection}. Its head (the revision counter's row lock and the database
-     * clock) runs before anything else the transaction does: on PostgreSQL in the same round trip
-     * as the batch's first read ({@link #readFirst}) on PostgreSQL, MariaDB and MySQL, on H2 as a statement of its own.
+     * clock) runs before anything else the transaction does: on PostgreSQL, MariaDB and MySQL in the
+     * same round trip as the batch's first read ({@link #readFirst}), on H2 as a statement of its own.
      */
     WriteTx(Connection connection, DSLContext dsl, DatabaseKind kind, long outageThresholdMs) {
         this.connection = connection;
