@@ -21,11 +21,11 @@ import org.jooq.impl.DSL;
  *       if the path is new, and grant when {@link LockPolicy} allows it: the mode is compatible
  *       with the holders, no lock-delay is running, and no live waiter is queued ahead;</li>
  *   <li>a grant on a free lock bumps the node's lock generation; the sequencer carries it;</li>
- *   <li>otherwise the acquirer joins the FIFO queue (once) and sleeps until a release (here, or on
- *       another coordinator) hands it the lock in the release's own transaction (grant on release):
- *       the event stream fills in its grant slot and wakes it, with no write of its own. It asks
- *       the store itself only when a lock-delay it met ends, and then once a second; when its wait
- *       runs out it leaves the queue and gets "busy".</li>
+ *   <li>otherwise the acquirer joins the FIFO queue (once) and, holding no thread, waits until a
+ *       release (here, or on another coordinator) hands it the lock in the release's own
+ *       transaction (grant on release): the event stream fills in its grant slot and completes it,
+ *       with no write of its own. It asks the store itself only when a lock-delay it met ends, and
+ *       then once a second; when its wait runs out it leaves the queue and gets "busy".</li>
  * </ol>
  */
 public final class Locks {
@@ -135,8 +135,30 @@ public final class Locks {
     /**
      * Acquires, and on the grant writes {@code contentOnGrant} (when not null) into the lock's file in
      * the same transaction: whoever sees the grant sees the content with it (an election's value).
+     * Waits on the calling thread; an interrupt gives up the wait ("busy").
      */
     public Grant acquire(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
+        var result = acquireAsync(path, session, mode, wait, lockDelayMs, contentOnGrant);
+        try {
+            return result.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            var busy = new CoordinatorException(Problem.LOCK_BUSY, "interrupted while waiting for '" + path + "'");
+            result.completeExceptionally(busy);
+            throw busy;
+        }
+    }
+
+    /**
+     * Acquires without holding a thread while the lock is busy: the future completes with the grant,
+     * or fails with "busy" when the wait runs out (or with the refusal), usually on the writer's or
+     * the event stream's thread, so what depends on it must not block. Argument errors are thrown
+     * at once.
+     */
+    public java.util.concurrent.CompletableFuture<Grant> acquireAsync(String path, String session, Grant.Mode mode, Duration wait,
+            long lockDelayMs, byte[] contentOnGrant) {
         Paths.require(path);
         if (path.equals("/")) {
             throw new CoordinatorException(Problem.INVALID_PATH, "the root directory cannot be locked");
@@ -148,60 +170,148 @@ public final class Locks {
             throw new CoordinatorException(Problem.LOCK_DELAY_OUT_OF_RANGE,
                     "lockDelayMs must be between 0 and " + MAX_LOCK_DELAY_MS + ", not " + lockDelayMs);
         }
-        long deadline = System.nanoTime() + wait.toNanos();
-        long waiterId = -1;
-        GrantSlot slot = null;
-        if (!wait.isZero()) {
+        return new Attempt(path, session, mode, wait, lockDelayMs, contentOnGrant).start();
+    }
+
+    /** Wakes waiting attempts when a lock-delay ends, when their wait runs out, and once a second meanwhile. */
+    private static final java.util.concurrent.ScheduledExecutorService TIMERS = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("latchkey-lock-timers").daemon().factory());
+
+    /**
+     * One acquire, from its first command to its grant or refusal. Its command goes to the writer's
+     * next batch ({@link LockBatch}), which grants, refuses, or queues it as a waiter. A queued
+     * waiter holds no thread: a release that hands it the lock (here or on another coordinator)
+     * commits a lock-acquired event for it, which fills its {@link GrantSlot} and completes it,
+     * with no write of its own. It asks the store again only when a lock-delay it met ends, then
+     * once a second (by the first of this coordinator's waiters on the path), for what no release
+     * hands on: a lock whose node was deleted, or a delay that began after it queued; and once more
+     * when its wait runs out, which leaves the queue and says "busy".
+     */
+    private final class Attempt {
+        final String path;
+        final String session;
+        final Grant.Mode mode;
+        final long lockDelayMs;
+        final byte[] contentOnGrant;
+        final long deadline;
+        final GrantSlot slot;
+        final java.util.concurrent.CompletableFuture<Grant> result = new java.util.concurrent.CompletableFuture<>();
+        long waiterId = -1; // guarded by this
+        java.util.concurrent.ScheduledFuture<?> timer; // guarded by this
+
+        Attempt(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
+            this.path = path;
+            this.session = session;
+            this.mode = mode;
+            this.lockDelayMs = lockDelayMs;
+            this.contentOnGrant = contentOnGrant;
+            this.deadline = System.nanoTime() + wait.toNanos();
             // in place before the request can be queued: a hand-on that commits after it is never missed
-            slot = new GrantSlot(path, session);
-            grantSlots.put(slot.key, slot);
+            this.slot = wait.isZero() ? null : new GrantSlot(path, session, this::handedOn);
         }
-        try {
-            while (true) {
-                long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
-                long myWaiter = waiterId;
-                LockBatch.Outcome outcome = store.command(LockBatch.INSTANCE,
+
+        java.util.concurrent.CompletableFuture<Grant> start() {
+            if (slot != null) {
+                grantSlots.put(slot.key, slot);
+            }
+            result.whenComplete((grant, failure) -> finished());
+            ask();
+            return result;
+        }
+
+        /** Sends this attempt's command to the next batch. */
+        private void ask() {
+            long remainingMs = Math.max(0, (deadline - System.nanoTime()) / 1_000_000);
+            long myWaiter;
+            synchronized (this) {
+                myWaiter = waiterId;
+            }
+            java.util.concurrent.CompletableFuture<LockBatch.Outcome> outcome;
+            try {
+                outcome = store.commandAsync(LockBatch.INSTANCE,
                         new LockBatch.Acquire(path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant));
-                switch (outcome) {
-                    case LockBatch.Granted g -> {
-                        return g.grant();
-                    }
-                    case LockBatch.Busy b -> throw new CoordinatorException(Problem.LOCK_BUSY, b.why());
-                    case LockBatch.Wait w -> {
-                        if (waiterId < 0) {
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            outcome.whenComplete(this::answered);
+        }
+
+        /** The batch's decision (on the writer's thread). */
+        private void answered(LockBatch.Outcome outcome, Throwable failure) {
+            if (failure != null) {
+                result.completeExceptionally(failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : failure);
+                return;
+            }
+            switch (outcome) {
+                case LockBatch.Granted g -> result.complete(g.grant());
+                case LockBatch.Busy b -> result.completeExceptionally(new CoordinatorException(Problem.LOCK_BUSY, b.why()));
+                case LockBatch.Wait w -> {
+                    synchronized (this) {
+                        if (waiterId < 0 && slot != null) {
                             waiterId = w.waiterId();
                             enqueueLocally(path, waiterId, slot);
                         }
-                        // Sleep until a release hands the lock on: the event stream fills in this waiter's
-                        // slot and wakes this waiter alone (waking every waiter on every event cost a hot
-                        // lock's 32 waiters 32 wake-ups per hand-off). The store is asked again (by the
-                        // first of this coordinator's waiters on the path) only when a lock-delay ends and
-                        // then once a second, for what no release hands on: a lock whose node was deleted,
-                        // or a delay that began after this waiter queued.
-                        long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(w.delayRemainingMs() > 0 ? w.delayRemainingMs() : RECHECK_MS);
-                        while (System.nanoTime() < deadline && slot.granted() == null) {
-                            slot.await(Math.min(deadline, nextCheck), path);
-                            if (slot.granted() == null && System.nanoTime() >= nextCheck) {
-                                if (firstLocally(path, waiterId) && mightGrant(path, session, mode, waiterId)) {
-                                    break;
-                                }
-                                nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RECHECK_MS);
-                            }
-                        }
-                        Event handedOn = slot.granted();
-                        if (handedOn != null) {
-                            // a release granted it in its own transaction, which has committed: no write of ours is needed
-                            String[] modeAndGeneration = handedOn.detail().split(":");
-                            Grant granted = new Grant(path, Grant.Mode.valueOf(modeAndGeneration[0].toUpperCase(Locale.ROOT)),
-                                    Long.parseLong(modeAndGeneration[1]), session);
-                            return granted; // (with its content written by the same transaction, if it had one)
-                        }
+                    }
+                    if (!handedOn()) {
+                        wakeIn(w.delayRemainingMs() > 0 ? w.delayRemainingMs() : RECHECK_MS);
                     }
                 }
             }
-        } finally {
-            if (waiterId >= 0) {
-                dequeueLocally(path, waiterId);
+        }
+
+        /** Completes the attempt if a release has handed it the lock; on the event stream's thread, or the writer's. */
+        private boolean handedOn() {
+            Event handedOn = slot == null ? null : slot.granted();
+            if (handedOn == null) {
+                return false;
+            }
+            // a release granted it in its own transaction, which has committed: no write of ours is needed
+            // (with its content written by the same transaction, if it had one)
+            String[] modeAndGeneration = handedOn.detail().split(":");
+            result.complete(new Grant(path, Grant.Mode.valueOf(modeAndGeneration[0].toUpperCase(Locale.ROOT)),
+                    Long.parseLong(modeAndGeneration[1]), session));
+            return true;
+        }
+
+        /** Wakes this attempt after {@code ms}, or when its wait runs out if that is sooner. */
+        private void wakeIn(long ms) {
+            long delay = Math.min(TimeUnit.MILLISECONDS.toNanos(ms), deadline - System.nanoTime());
+            synchronized (this) {
+                if (!result.isDone()) {
+                    // (the check may read the store: on a virtual thread, not the timer's)
+                    timer = TIMERS.schedule(() -> Thread.startVirtualThread(this::woken), Math.max(0, delay), TimeUnit.NANOSECONDS);
+                }
+            }
+        }
+
+        private void woken() {
+            if (result.isDone() || handedOn()) {
+                return;
+            }
+            long waiter;
+            synchronized (this) {
+                waiter = waiterId;
+            }
+            try {
+                if (System.nanoTime() >= deadline || (firstLocally(path, waiter) && mightGrant(path, session, mode, waiter))) {
+                    ask(); // (at the deadline this leaves the queue: "busy", unless the lock was handed on meanwhile)
+                } else {
+                    wakeIn(RECHECK_MS);
+                }
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        }
+
+        private void finished() {
+            synchronized (this) {
+                if (timer != null) {
+                    timer.cancel(false);
+                }
+                if (waiterId >= 0) {
+                    dequeueLocally(path, waiterId);
+                }
             }
             if (slot != null) {
                 grantSlots.remove(slot.key, slot);
@@ -223,11 +333,13 @@ public final class Locks {
      */
     private static final class GrantSlot {
         final String key;
+        final java.util.function.BooleanSupplier onFill;
         volatile long waiterId = Long.MAX_VALUE; // set once the request is queued; nothing matches before
         volatile Event latest; // the newest lock-acquired event for this path and session
 
-        GrantSlot(String path, String session) {
+        GrantSlot(String path, String session, java.util.function.BooleanSupplier onFill) {
             this.key = path + '\0' + session;
+            this.onFill = onFill;
         }
 
         /** The grant handed to this waiter, if one has been committed since it joined the queue. */
@@ -236,25 +348,9 @@ public final class Locks {
             return e != null && e.rev() > waiterId ? e : null;
         }
 
-        synchronized void fill(Event e) {
+        void fill(Event e) {
             latest = e;
-            notifyAll();
-        }
-
-        /** Waits until a grant is handed to this waiter or {@code untilNanos} (System.nanoTime) passes. */
-        synchronized void await(long untilNanos, String path) {
-            while (granted() == null) {
-                long left = untilNanos - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(this, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new CoordinatorException(Problem.LOCK_BUSY, "interrupted while waiting for '" + path + "'");
-                }
-            }
+            onFill.getAsBoolean();
         }
     }
 
@@ -324,8 +420,13 @@ public final class Locks {
     }
 
     public void release(String path, String session) {
+        Store.join(releaseAsync(path, session));
+    }
+
+    /** Releases without waiting: the future completes (on the writer's thread) once the release committed. */
+    public java.util.concurrent.CompletableFuture<Void> releaseAsync(String path, String session) {
         Paths.require(path);
-        store.command(LockBatch.INSTANCE, new LockBatch.Release(path, session));
+        return store.<LockBatch.Command, Object>commandAsync(LockBatch.INSTANCE, new LockBatch.Release(path, session)).thenApply(done -> null);
     }
 
     /** Whether the sequencer names a grant that still holds: same holder, mode and generation, live session. */

@@ -7,7 +7,6 @@ import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.core.CoordinatorException;
 import dev.latchkey.coordinator.core.CoordinatorException.Problem;
 import dev.latchkey.coordinator.core.Grant;
-import dev.latchkey.coordinator.core.Sessions;
 import dev.latchkey.coordinator.store.Event;
 import dev.latchkey.coordinator.store.Store;
 import io.javalin.websocket.WsConfig;
@@ -133,7 +132,11 @@ final class SessionChannel {
                 send(ctx, refused.toString());
                 return;
             }
-            requests.execute(() -> answer(ctx, request));
+            if (request.get("op").asText().equals("watch")) {
+                requests.execute(() -> watchOrRefuse(ctx, request)); // (it follows the watch on that thread until it ends)
+            } else {
+                answer(ctx, request);
+            }
         });
         ws.onClose(SessionChannel.this::closed);
         ws.onError(SessionChannel.this::closed);
@@ -146,19 +149,44 @@ final class SessionChannel {
         }
     }
 
+    /**
+     * Starts a request on the connection's thread and answers it when it completes, holding no
+     * thread meanwhile: the command goes straight to the writer's queue, and its completion (the
+     * writer's commit, or for a waiting acquire the event that hands it the lock) has a virtual
+     * thread send the answer without waiting for the write. Frames that follow on the channel are
+     * read meanwhile. (Checking an ACL may read the store, about once a second, on this thread.)
+     */
     private void answer(WsContext ctx, JsonNode request) {
         long id = request.get("id").asLong();
-        ObjectNode reply = json.createObjectNode().put("id", id);
+        java.util.concurrent.CompletableFuture<?> result;
         try {
-            if (request.get("op").asText().equals("watch")) {
-                watch(ctx, id, request); // answers, then follows the watch on this thread until it ends
-                return;
-            }
-            reply.set("ok", json.valueToTree(handle(ctx, ctx.pathParam("id"), ctx.attribute(WHO), request)));
+            result = handle(ctx, ctx.pathParam("id"), ctx.attribute(WHO), request);
         } catch (RuntimeException e) {
-            reply.set("problem", problemOf(e, request));
+            result = java.util.concurrent.CompletableFuture.failedFuture(e);
         }
-        send(ctx, reply.toString());
+        result.whenCompleteAsync((value, failure) -> {
+            ObjectNode reply = json.createObjectNode().put("id", id);
+            Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+            if (cause == null) {
+                reply.set("ok", json.valueToTree(value));
+            } else if (cause instanceof RuntimeException e) {
+                reply.set("problem", problemOf(e, request));
+            } else {
+                reply.set("problem", problemOf(new IllegalStateException(cause), request));
+            }
+            sendAsync(ctx, reply.toString());
+        }, requests); // (each on a virtual thread of its own: a batch's answers go out in parallel)
+    }
+
+    private void watchOrRefuse(WsContext ctx, JsonNode request) {
+        long id = request.get("id").asLong();
+        try {
+            watch(ctx, id, request); // answers, then follows the watch on this thread until it ends
+        } catch (RuntimeException e) {
+            ObjectNode reply = json.createObjectNode().put("id", id);
+            reply.set("problem", problemOf(e, request));
+            send(ctx, reply.toString());
+        }
     }
 
     /** A refusal or failure as the problem object an HTTP route would answer with. */
@@ -279,10 +307,27 @@ final class SessionChannel {
         }
     }
 
+    /** Sends a frame without waiting for it to be written (the channel's frames still go in the order they are sent). */
+    private void sendAsync(WsContext ctx, String frame) {
+        Open channel = open.get(ctx);
+        if (channel == null) {
+            return; // the channel closed meanwhile: the client retries over a new channel or HTTP
+        }
+        synchronized (channel) {
+            ctx.session.getRemote().sendString(frame, new org.eclipse.jetty.websocket.api.WriteCallback() {
+                @Override
+                public void writeFailed(Throwable x) {
+                    LOG.debug("could not answer on a closed channel: {}", x.getMessage());
+                }
+            });
+        }
+    }
+
     /** Where the channel keeps the identity it was opened by (the name is under {@link Access#IDENTITY}). */
     private static final String WHO = "latchkey.channel.identity";
 
-    private Object handle(WsContext ctx, String session, dev.latchkey.coordinator.core.Tokens.Identity who, JsonNode r) {
+    private java.util.concurrent.CompletableFuture<?> handle(WsContext ctx, String session, dev.latchkey.coordinator.core.Tokens.Identity who,
+            JsonNode r) {
         return switch (r.get("op").asText()) {
             case "acquire" -> {
                 String path = text(r, "path");
@@ -296,22 +341,11 @@ final class SessionChannel {
                 } catch (IllegalArgumentException e) {
                     throw new CoordinatorException(Problem.BAD_REQUEST, "mode must be 'exclusive' or 'shared', not '" + modeName + "'");
                 }
-                Grant grant = coordinator.locks().acquire(path, session, mode, Duration.ofMillis(number(r, "waitMs")), number(r, "lockDelayMs"));
-                yield Views.sequencerJson(grant);
+                yield coordinator.locks().acquireAsync(path, session, mode, Duration.ofMillis(number(r, "waitMs")), number(r, "lockDelayMs"), null)
+                        .thenApply(Views::sequencerJson);
             }
-            case "release" -> {
-                coordinator.locks().release(text(r, "path"), session);
-                yield Map.of();
-            }
-            case "keepalive" -> {
-                Sessions.Info info;
-                try {
-                    info = coordinator.sessions().keepAlive(session).join();
-                } catch (CompletionException e) {
-                    throw e.getCause() instanceof RuntimeException re ? re : e;
-                }
-                yield Views.sessionJson(info);
-            }
+            case "release" -> coordinator.locks().releaseAsync(text(r, "path"), session).thenApply(done -> Map.of());
+            case "keepalive" -> coordinator.sessions().keepAlive(session).thenApply(Views::sessionJson);
             case "unwatch" -> {
                 Open channel = open.get(ctx);
                 var stop = channel == null ? null : channel.watches.get(number(r, "watch"));
@@ -320,7 +354,7 @@ final class SessionChannel {
                         stop.set(true); // nothing more is sent for it after this answer; its loop ends within one wait
                     }
                 }
-                yield Map.of("stopped", stop != null);
+                yield java.util.concurrent.CompletableFuture.completedFuture(Map.of("stopped", stop != null));
             }
             default -> throw new CoordinatorException(Problem.BAD_REQUEST,
                     "unknown op '" + r.get("op").asText() + "' (acquire, release, keepalive, watch, unwatch)");

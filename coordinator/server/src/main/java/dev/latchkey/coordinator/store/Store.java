@@ -252,10 +252,25 @@ public final class Store implements AutoCloseable {
     }
 
     /** Runs a command with the others of its kind in the next batch; returns its result once committed. */
-    @SuppressWarnings("unchecked")
     public <C, T> T command(CommandKind<C> kind, C command) {
-        return (T) submit(new PendingWrite<>(kind.getClass().getSimpleName(), null, (CommandKind<Object>) kind, command,
-                new java.util.concurrent.CompletableFuture<>()));
+        return join(this.<C, T>commandAsync(kind, command));
+    }
+
+    /**
+     * Queues a command for the next batch without waiting: the future completes once the batch
+     * committed (or failed), <em>on the writer's thread</em>, so whatever depends on it must not
+     * block (hand anything slow to another thread).
+     */
+    @SuppressWarnings("unchecked")
+    public <C, T> java.util.concurrent.CompletableFuture<T> commandAsync(CommandKind<C> kind, C command) {
+        var pending = new PendingWrite<T>(kind.getClass().getSimpleName(), null, (CommandKind<Object>) kind, command,
+                new java.util.concurrent.CompletableFuture<>());
+        if (!writerRunning) {
+            pending.result().completeExceptionally(new StoreUnavailableException("the store is closed", null));
+        } else {
+            writes.add(pending);
+        }
+        return pending.result();
     }
 
     private <T> T submit(PendingWrite<T> pending) {
@@ -263,8 +278,13 @@ public final class Store implements AutoCloseable {
             throw new StoreUnavailableException("the store is closed", null);
         }
         writes.add(pending);
+        return join(pending.result());
+    }
+
+    /** Waits for a write's future and throws its failure as it was raised. */
+    public static <T> T join(java.util.concurrent.CompletableFuture<T> result) {
         try {
-            return pending.result().join();
+            return result.join();
         } catch (java.util.concurrent.CompletionException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException r) {

@@ -93,6 +93,39 @@ class SessionChannelTest {
     }
 
     /**
+     * A waiting acquire on the channel holds no thread; its timers answer it. One whose wait runs
+     * out is answered "busy" and leaves the queue (the release that follows hands the lock to
+     * nobody); one queued behind a holder whose session expires, starting a lock-delay, is granted
+     * once the delay has run, by its own recheck (nothing is handed on during a delay).
+     */
+    @DatabaseTest
+    void aWaitThatRunsOutIsAnsweredBusyAndAWaiterIsGrantedWhenALockDelayEnds(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db); LatchkeyClient client = LatchkeyClient.connect(h.api.base);
+                Session holder = client.openSession(Session.Options.defaults().cache(false));
+                Session waiter = client.openSession(Session.Options.defaults().cache(false))) {
+            Lease held = holder.acquire("/timed", Duration.ZERO);
+            long asked = System.nanoTime();
+            assertThatThrownBy(() -> waiter.acquire("/timed", Duration.ofMillis(400)))
+                    .isInstanceOfSatisfying(LatchkeyException.class, e -> assertThat(e.type()).isEqualTo("lock-busy"));
+            assertThat(System.nanoTime() - asked).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(390));
+            held.release();
+            assertThat(h.api.call("GET", "/v1/locks/timed", null).json().get("holders")).isEmpty(); // nobody was queued any more
+
+            long opened = System.nanoTime();
+            String lapsing = h.api.openSession(1_000); // (never kept alive: it expires after a second)
+            assertThat(h.api.acquire("/delayed", lapsing, "exclusive", 0, 700).status()).isEqualTo(200);
+            CompletableFuture<Lease> queued = queue(h, waiter, "/delayed");
+            Lease granted = queued.get(10, TimeUnit.SECONDS);
+            // the holder's lease ran 1 s, then its lock-delay 0.7 s: the grant came after both
+            assertThat(System.nanoTime() - opened).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(1_650));
+            assertThat(granted.sequencer().generation()).isGreaterThan(0);
+            assertThat(count(h, "/delayed", 0, "lock-acquired")).isEqualTo(2);
+            assertThat(waiter.usesChannel()).isTrue();
+            granted.release();
+        }
+    }
+
+    /**
      * The channel drops while an acquire waits on it: the client repeats the acquire over HTTP, the
      * coordinator answers the repeat with the one grant, and once released nobody is granted it
      * again: the first request's place in the queue left with the grant.
