@@ -6,6 +6,7 @@ import dev.latchkey.client.Lease;
 import dev.latchkey.client.Session;
 import dev.latchkey.coordinator.core.Coordinator;
 import dev.latchkey.coordinator.http.HttpApi;
+import dev.latchkey.coordinator.store.Store;
 import dev.latchkey.coordinator.store.StoreConfig;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -47,6 +48,11 @@ public final class LockShootout {
 
         /** Per-client handle; called once per client thread before measuring. */
         Client client(int index) throws Exception;
+
+        /** Something to say after a measured cell of {@code seconds} (the Latchkey writer's breakdown), or null. */
+        default String afterCell(double seconds) {
+            return null;
+        }
 
         interface Client extends AutoCloseable {
             void lockUnlock(String lock) throws Exception;
@@ -124,7 +130,14 @@ public final class LockShootout {
                     }
                     for (String mode : System.getProperty("locks", "distinct,hot").split(",")) {
                         for (int clients : clientCounts) {
+                            c.afterCell(1); // (what came before the cell is not the cell's)
                             cells.add(measure(c, mode, clients, perCell));
+                            // (the cell's span: its measured time and the unreported start before it)
+                            long span = perCell.toNanos() + Math.min(perCell.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
+                            String detail = c.afterCell(span / 1e9);
+                            if (detail != null) {
+                                System.err.println(c.name() + " " + mode + " " + clients + ": " + detail);
+                            }
                         }
                     }
                 }
@@ -248,6 +261,24 @@ public final class LockShootout {
                         session.close();
                     }
                 };
+            }
+
+            Store.BatchStats last = coordinator.store().batchStats();
+
+            /** The writer over the cell (and the one round of each client before it): batches, their size, where their time went. */
+            public String afterCell(double seconds) {
+                Store.BatchStats now = coordinator.store().batchStats();
+                Store.BatchStats d = now.minus(last);
+                last = now;
+                if (d.batches() == 0) {
+                    return null;
+                }
+                double per = d.batches() * 1e6; // (nanoseconds per batch, in ms)
+                return String.format(java.util.Locale.ROOT,
+                        "writer: %,d batches, %.1f operations each; per batch %.3f ms head and first read, %.3f ms writes and commit,"
+                                + " %.3f ms in all; busy %.0f %% of the cell",
+                        d.batches(), (double) d.operations() / d.batches(), d.headNanos() / per, d.commitNanos() / per, d.totalNanos() / per,
+                        100 * d.totalNanos() / 1e9 / seconds);
             }
 
             public void close() {

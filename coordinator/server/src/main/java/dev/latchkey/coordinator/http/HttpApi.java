@@ -10,6 +10,7 @@ import dev.latchkey.coordinator.store.Store;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -87,6 +88,17 @@ public final class HttpApi implements AutoCloseable {
         Gauge.builder("latchkey.store.batch.retries", coordinator.store(), dev.latchkey.coordinator.store.Store::batchRetries)
                 .description("write batches rolled back for contention (deadlock, serialization or Galera certification failure) and run again")
                 .register(metrics);
+        var store = coordinator.store();
+        FunctionCounter.builder("latchkey.store.batches", store, st -> st.batchStats().batches())
+                .description("store transactions the writer committed (each a batch of operations)").register(metrics);
+        FunctionCounter.builder("latchkey.store.batch.operations", store, st -> st.batchStats().operations())
+                .description("operations in the committed batches").register(metrics);
+        FunctionCounter.builder("latchkey.store.batch.time", store, st -> st.batchStats().headNanos() / 1e9).baseUnit("seconds").tag("phase", "head")
+                .description("writer time in batches' heads (with the first read where they share a round trip)").register(metrics);
+        FunctionCounter.builder("latchkey.store.batch.time", store, st -> st.batchStats().commitNanos() / 1e9).baseUnit("seconds").tag("phase", "commit")
+                .description("writer time in batches' writes and commits").register(metrics);
+        FunctionCounter.builder("latchkey.store.batch.time", store, st -> st.batchStats().totalNanos() / 1e9).baseUnit("seconds").tag("phase", "total")
+                .description("writer time in batches, from start to the last answer (busy share: its rate)").register(metrics);
         Gauge.builder("latchkey.watch.store.reads", coordinator.watches(), dev.latchkey.coordinator.core.Watches::storeReads)
                 .description("watcher reads that went to the store (the rest are served from the latest events in memory)").register(metrics);
         this.channel = new SessionChannel(coordinator, requests, access, meter);

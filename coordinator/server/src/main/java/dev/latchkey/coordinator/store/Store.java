@@ -389,8 +389,30 @@ public final class Store implements AutoCloseable {
         }
     }
 
+    /**
+     * What the writer has done since the store opened: batches committed, the operations in them,
+     * and where its time went: the head (with the batch's first read, when they share a round trip),
+     * the writes with the commit, and each batch from start to its callers' answers. Totals only
+     * grow, so differences over an interval give means (time ÷ batches) and how busy the writer was
+     * (total time ÷ the interval).
+     */
+    public record BatchStats(long batches, long operations, long headNanos, long commitNanos, long totalNanos) {
+        public BatchStats minus(BatchStats earlier) {
+            return new BatchStats(batches - earlier.batches, operations - earlier.operations, headNanos - earlier.headNanos,
+                    commitNanos - earlier.commitNanos, totalNanos - earlier.totalNanos);
+        }
+    }
+
+    private volatile BatchStats batchStats = new BatchStats(0, 0, 0, 0, 0); // (written by the writer's thread only)
+
+    public BatchStats batchStats() {
+        return batchStats;
+    }
+
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void applyBatchOnce(List<PendingWrite<?>> batch) throws SQLException {
+        long started = System.nanoTime();
+        long commitNanos = 0;
         Object[] results = new Object[batch.size()];
         RuntimeException[] failures = new RuntimeException[batch.size()];
         List<Event> events;
@@ -444,8 +466,10 @@ public final class Store implements AutoCloseable {
                 c.rollback();
                 events = List.of();
             } else {
+                long committing = System.nanoTime();
                 tx.flush();
                 c.commit();
+                commitNanos = System.nanoTime() - committing;
                 events = List.copyOf(tx.events());
                 if (!events.isEmpty()) {
                     // before any caller hears of its commit: a read that follows must wait for it
@@ -478,6 +502,9 @@ public final class Store implements AutoCloseable {
         if (!events.isEmpty()) {
             onCommit.accept(events);
         }
+        BatchStats so = batchStats;
+        batchStats = new BatchStats(so.batches() + 1, so.operations() + batch.size(), so.headNanos() + tx.headNanos(),
+                so.commitNanos() + commitNanos, so.totalNanos() + System.nanoTime() - started);
     }
 
     /*

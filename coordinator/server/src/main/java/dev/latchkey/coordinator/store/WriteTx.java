@@ -26,6 +26,7 @@ public final class WriteTx {
     private long now;
     private long base;
     private boolean begun;
+    private long headNanos;
     private final List<Event> events = new ArrayList<>();
     private final long outageThresholdMs;
 
@@ -41,8 +42,17 @@ public final class WriteTx {
         this.outageThresholdMs = outageThresholdMs;
     }
 
+    /** The head's statement per database, built once. */
+    private static final java.util.Map<DatabaseKind, String> HEAD_SQL = new java.util.EnumMap<>(DatabaseKind.class);
+
+    static {
+        for (DatabaseKind k : DatabaseKind.values()) {
+            HEAD_SQL.put(k, SqlText.quoted(k, "SELECT \"value\", " + k.nowMillisExpression() + " FROM \"lk_cell\" WHERE \"name\" = 'revision' FOR UPDATE"));
+        }
+    }
+
     private String headSql() {
-        return SqlText.quoted(kind, "SELECT \"value\", " + kind.nowMillisExpression() + " FROM \"lk_cell\" WHERE \"name\" = 'revision' FOR UPDATE");
+        return HEAD_SQL.get(kind);
     }
 
     private void takeHead(ResultSet rs) throws SQLException {
@@ -59,11 +69,18 @@ public final class WriteTx {
         if (begun) {
             return;
         }
+        long started = System.nanoTime();
         try (PreparedStatement head = connection.prepareStatement(headSql()); ResultSet rs = head.executeQuery()) {
             takeHead(rs);
+            headNanos = System.nanoTime() - started;
         } catch (SQLException e) {
             throw new org.jooq.exception.DataAccessException("taking the revision counter failed: " + e.getMessage(), e);
         }
+    }
+
+    /** How long the head took, with the first read when they shared a round trip (0 before it ran). */
+    long headNanos() {
+        return headNanos;
     }
 
     /** Whether the head has run: before it, nothing of this transaction reached the database. */
@@ -85,6 +102,7 @@ public final class WriteTx {
      */
     public void readFirst(String sql, Binder binder, Reader reader) throws SQLException {
         if (!begun && multiStatement() && deferred.isEmpty()) {
+            long started = System.nanoTime();
             try (PreparedStatement s = connection.prepareStatement(headSql() + "; " + sql)) {
                 binder.bind(s, 1);
                 s.execute();
@@ -98,6 +116,7 @@ public final class WriteTx {
                     reader.read(rs);
                 }
             }
+            headNanos = System.nanoTime() - started;
             return;
         }
         begin();

@@ -87,8 +87,20 @@ class ReaperAndOpsTest {
             String metrics = api.call("GET", "/metrics", null).body();
             assertThat(metrics).contains("latchkey_sessions 1.0", "latchkey_locks_held 1.0", "latchkey_lock_waiters 0.0",
                     "latchkey_event_lag", "latchkey_http_requests_seconds_count");
+            // the writer committed the acquire (and the session's other writes) and timed it
+            assertThat(metric(metrics, "latchkey_store_batches_total")).isGreaterThanOrEqualTo(1);
+            assertThat(metric(metrics, "latchkey_store_batch_operations_total")).isGreaterThanOrEqualTo(metric(metrics, "latchkey_store_batches_total"));
+            assertThat(metric(metrics, "latchkey_store_batch_time_seconds_total{phase=\"total\"}")).isPositive()
+                    .isGreaterThanOrEqualTo(metric(metrics, "latchkey_store_batch_time_seconds_total{phase=\"commit\"}"))
+                    .isGreaterThanOrEqualTo(metric(metrics, "latchkey_store_batch_time_seconds_total{phase=\"head\"}"));
             assertThat(api.call("GET", "/v1/nope", null).status()).isEqualTo(404);
         }
+    }
+
+    /** A sample's value in Prometheus text, by its name and labels as written. */
+    private static double metric(String metrics, String sample) {
+        return metrics.lines().filter(l -> l.startsWith(sample + " ")).mapToDouble(l -> Double.parseDouble(l.substring(sample.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + sample + " in the metrics"));
     }
 
     /** A coordinator on its embedded default stopped the usual way (SIGTERM) says nothing alarming on the way out. */
