@@ -173,9 +173,18 @@ public final class Locks {
         return new Attempt(path, session, mode, wait, lockDelayMs, contentOnGrant).start();
     }
 
-    /** Wakes waiting attempts when a lock-delay ends, when their wait runs out, and once a second meanwhile. */
-    private static final java.util.concurrent.ScheduledExecutorService TIMERS = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().name("latchkey-lock-timers").daemon().factory());
+    /**
+     * Wakes waiting attempts when a lock-delay ends, when their wait runs out, and once a second
+     * meanwhile. A granted attempt cancels its timer, which then leaves the queue at once (a hot
+     * lock hands on hundreds of times a second, each time cancelling one).
+     */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor TIMERS = timers();
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor timers() {
+        var timers = new java.util.concurrent.ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("latchkey-lock-timers").daemon().factory());
+        timers.setRemoveOnCancelPolicy(true);
+        return timers;
+    }
 
     /**
      * One acquire, from its first command to its grant or refusal. Its command goes to the writer's
