@@ -39,12 +39,20 @@ public final class Peers {
         private final Process process;
         private final Path data;
 
+        /** Stops the server if the benchmark is stopped (Ctrl-C, SIGTERM) before it closes the peer. */
+        private final Thread stopOnExit;
+
         Peer(String name, String durability, String endpoint, Process process, Path data) {
             this.name = name;
             this.durability = durability;
             this.endpoint = endpoint;
             this.process = process;
             this.data = data;
+            this.stopOnExit = new Thread(() -> {
+                process.destroyForcibly();
+                deleteQuietly(data);
+            }, "stop-" + name);
+            Runtime.getRuntime().addShutdownHook(stopOnExit);
         }
 
         public String name() {
@@ -68,6 +76,11 @@ public final class Peers {
 
         @Override
         public void close() {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopOnExit);
+            } catch (IllegalStateException exiting) {
+                // the hook is running or about to
+            }
             process.destroy();
             try {
                 if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {

@@ -257,7 +257,8 @@ public final class Locks {
                 case LockBatch.Busy b -> result.completeExceptionally(new CoordinatorException(Problem.LOCK_BUSY, b.why()));
                 case LockBatch.Wait w -> {
                     synchronized (this) {
-                        if (waiterId < 0 && slot != null) {
+                        // (not once the attempt has ended, say by an interrupt: nothing would take it off this coordinator's queue)
+                        if (waiterId < 0 && slot != null && !result.isDone()) {
                             waiterId = w.waiterId();
                             enqueueLocally(path, waiterId, slot);
                         }
