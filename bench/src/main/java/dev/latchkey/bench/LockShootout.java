@@ -49,6 +49,10 @@ public final class LockShootout {
         /** Per-client handle; called once per client thread before measuring. */
         Client client(int index) throws Exception;
 
+        /** Called before each measured cell (the Latchkey contender notes where its writer's counters stand). */
+        default void beforeCell() {
+        }
+
         /** Something to say after a measured cell of {@code seconds} (the Latchkey writer's breakdown), or null. */
         default String afterCell(double seconds) {
             return null;
@@ -130,7 +134,7 @@ public final class LockShootout {
                     }
                     for (String mode : System.getProperty("locks", "distinct,hot").split(",")) {
                         for (int clients : clientCounts) {
-                            c.afterCell(1); // (what came before the cell is not the cell's)
+                            c.beforeCell();
                             cells.add(measure(c, mode, clients, perCell));
                             // (the cell's span: its measured time and the unreported start before it)
                             long span = perCell.toNanos() + Math.min(perCell.toNanos() / 5, TimeUnit.SECONDS.toNanos(1));
@@ -265,11 +269,14 @@ public final class LockShootout {
 
             Store.BatchStats last = coordinator.store().batchStats();
 
+            public void beforeCell() {
+                last = coordinator.store().batchStats();
+            }
+
             /** The writer over the cell (and the one round of each client before it): batches, their size, where their time went. */
             public String afterCell(double seconds) {
                 Store.BatchStats now = coordinator.store().batchStats();
                 Store.BatchStats d = now.minus(last);
-                last = now;
                 if (d.batches() == 0) {
                     return null;
                 }

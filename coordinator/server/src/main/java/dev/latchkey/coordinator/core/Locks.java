@@ -235,15 +235,8 @@ public final class Locks {
             synchronized (this) {
                 myWaiter = waiterId;
             }
-            java.util.concurrent.CompletableFuture<LockBatch.Outcome> outcome;
-            try {
-                outcome = store.commandAsync(LockBatch.INSTANCE,
-                        new LockBatch.Acquire(path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant));
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-                return;
-            }
-            outcome.whenComplete(this::answered);
+            store.<LockBatch.Command, LockBatch.Outcome>commandAsync(LockBatch.INSTANCE,
+                    new LockBatch.Acquire(path, session, mode, lockDelayMs, myWaiter, remainingMs, contentOnGrant)).whenComplete(this::answered);
         }
 
         /** The batch's decision (on the writer's thread). */
@@ -343,11 +336,11 @@ public final class Locks {
      */
     private static final class GrantSlot {
         final String key;
-        final java.util.function.BooleanSupplier onFill;
+        final Runnable onFill;
         volatile long waiterId = Long.MAX_VALUE; // set once the request is queued; nothing matches before
         volatile Event latest; // the newest lock-acquired event for this path and session
 
-        GrantSlot(String path, String session, java.util.function.BooleanSupplier onFill) {
+        GrantSlot(String path, String session, Runnable onFill) {
             this.key = path + '\0' + session;
             this.onFill = onFill;
         }
@@ -360,7 +353,7 @@ public final class Locks {
 
         void fill(Event e) {
             latest = e;
-            onFill.getAsBoolean();
+            onFill.run();
         }
     }
 
