@@ -282,10 +282,10 @@ public final class LockShootout {
                 }
                 double per = d.batches() * 1e6; // (nanoseconds per batch, in ms)
                 return String.format(java.util.Locale.ROOT,
-                        "writer: %,d batches, %.1f operations each; per batch %.3f ms head and first read, %.3f ms writes and commit,"
-                                + " %.3f ms in all; busy %.0f %% of the cell",
-                        d.batches(), (double) d.operations() / d.batches(), d.headNanos() / per, d.commitNanos() / per, d.totalNanos() / per,
-                        100 * d.totalNanos() / 1e9 / seconds);
+                        "writer: %,d batches, %.1f operations each, %.0f %% from memory (%,d stale); per batch %.3f ms head and first read,"
+                                + " %.3f ms writes and commit, %.3f ms in all; busy %.0f %% of the cell",
+                        d.batches(), (double) d.operations() / d.batches(), 100.0 * d.fromMemory() / d.batches(), d.staleMemory(),
+                        d.headNanos() / per, d.commitNanos() / per, d.totalNanos() / per, 100 * d.totalNanos() / 1e9 / seconds);
             }
 
             public void close() {

@@ -20,7 +20,7 @@ import org.jooq.impl.DSL;
 class MigrationsSmokeTest {
 
     /** The changesets of both changelogs (coordinator and shop). */
-    private static final int CHANGESETS = 5;
+    private static final int CHANGESETS = 6;
 
     private static final List<String> STORE_TABLES =
             List.of("lk_session", "lk_node", "lk_lock_holder", "lk_lock_waiter", "lk_event", "lk_cell");
@@ -59,6 +59,9 @@ class MigrationsSmokeTest {
         Migrations.apply(ds, Migrations.Changelog.COORDINATOR, Migrations.Changelog.SHOP);
         assertThat(dsl.fetchCount(table(name(changelogTable(ds))))).isEqualTo(applied).isEqualTo(CHANGESETS);
         assertThat(dsl.select(field(name("value"))).from(table(name("lk_cell"))).fetch()).hasSize(3);
+        // the write stamp the coordinator's writers compare (coordinator-5), starting at 0
+        assertThat(dsl.select(field(name("stamp"), Long.class)).from(table(name("lk_cell"))).where(field(name("name")).eq("revision"))
+                .fetchOne(0, Long.class)).isZero();
     }
 
     @DatabaseTest

@@ -96,19 +96,68 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
             throw new org.jooq.exception.DataAccessException("writing the batch failed: " + e.getMessage(), e);
         }
         Table table = Table.read(tx, paths, sessions);
-        Object[] outcomes = new Object[commands.size()];
-        for (int i = 0; i < commands.size(); i++) {
-            try {
-                outcomes[i] = switch (commands.get(i)) {
-                    case Acquire a -> table.acquire(a);
-                    case Release r -> table.release(r);
-                };
-            } catch (CoordinatorException refused) {
-                outcomes[i] = refused; // decided as refused: nothing of it was written or emitted
+        Object[] outcomes = table.decide(commands);
+        table.write();
+        table.remember();
+        return outcomes;
+    }
+
+    /**
+     * The same decisions from the rows the writer remembers of its earlier batches ({@link
+     * WriteTx#memory}): every path the run touches must be remembered, and every session it names,
+     * or that waits on those paths, must have a remembered lease that is still running (leases only
+     * ever grow between batches). Otherwise, or when a command would write a lock's content, {@code
+     * null}: the batch reads the store.
+     */
+    @Override
+    public Object[] applyFromMemory(WriteTx tx, List<Command> commands) {
+        Memory memory = tx.memory(INSTANCE, Memory::new);
+        if (memory == null) {
+            return null;
+        }
+        long now = tx.now();
+        Table table = new Table(tx);
+        for (Command c : commands) {
+            if (c instanceof Acquire a && a.contentOnGrant() != null || !memory.live(c.session(), now)) {
+                return null;
+            }
+            table.leases.put(c.session(), memory.leases.get(c.session()));
+            if (!table.paths.containsKey(c.path())) {
+                PathState known = memory.paths.get(c.path());
+                if (known == null) {
+                    return null;
+                }
+                PathState p = known.copy(now);
+                for (Waiter w : p.waiters.values()) {
+                    if (!memory.live(w.session(), now)) {
+                        return null;
+                    }
+                    table.leases.put(w.session(), memory.leases.get(w.session()));
+                }
+                table.paths.put(p.path, p);
             }
         }
+        Object[] outcomes = table.decide(commands);
         table.write();
+        table.remember();
         return outcomes;
+    }
+
+    /**
+     * What the writer remembers of lock rows after its last commit: each path's node, holders and
+     * waiters as that commit left them, and the leases it read (a lease it remembers is at most the
+     * lease in the store: keep-alives only extend them). The store empties it whenever that may no
+     * longer hold.
+     */
+    private static final class Memory {
+        private static final int ENTRIES = 100_000;
+        final Map<String, PathState> paths = new HashMap<>();
+        final Map<String, Long> leases = new HashMap<>();
+
+        boolean live(String session, long now) {
+            Long expires = session == null ? null : leases.get(session);
+            return expires != null && expires >= now;
+        }
     }
 
     /**
@@ -151,6 +200,29 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
 
         PathState(String path) {
             this.path = path;
+        }
+
+        /**
+         * A copy to remember or to decide on: holders and waiters as written (not fresh), waiters whose
+         * wait ran out by {@code liveAt} left out, as a read leaves them out.
+         */
+        PathState copy(long liveAt) {
+            PathState c = new PathState(path);
+            c.exists = exists;
+            c.lockGeneration = lockGeneration;
+            c.readLockGeneration = lockGeneration;
+            c.lockDelayUntil = lockDelayUntil;
+            c.contentGeneration = contentGeneration;
+            for (Holder h : holders) {
+                c.holders.add(h.fresh() ? new Holder(h.session(), h.mode(), h.generation(), h.lockDelayMs(), false) : h);
+            }
+            for (Waiter w : waiters.values()) {
+                if (w.deadline() >= liveAt) {
+                    c.waiters.put(w.id(), w.fresh() ? new Waiter(w.id(), w.session(), w.mode(), w.deadline(), w.lockDelayMs(), w.hasContent(),
+                            null, false) : w);
+                }
+            }
+            return c;
         }
 
         List<Boolean> holdersShared() {
@@ -255,6 +327,46 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
                 s.setString(i++, v);
             }
             return i;
+        }
+
+        /** Decides each command in order, against the state the ones before it left. */
+        Object[] decide(List<Command> commands) {
+            Object[] outcomes = new Object[commands.size()];
+            for (int i = 0; i < commands.size(); i++) {
+                try {
+                    outcomes[i] = switch (commands.get(i)) {
+                        case Acquire a -> acquire(a);
+                        case Release r -> release(r);
+                    };
+                } catch (CoordinatorException refused) {
+                    outcomes[i] = refused; // decided as refused: nothing of it was written or emitted
+                }
+            }
+            return outcomes;
+        }
+
+        /**
+         * Remembers the decided state (it is the store's once the batch commits; the store forgets
+         * it if the batch does not). A path with a waiter whose grant writes content is not
+         * remembered: that content is read from the store when it is granted.
+         */
+        void remember() {
+            Memory memory = tx.memory(INSTANCE, Memory::new);
+            if (memory == null) {
+                return;
+            }
+            if (memory.paths.size() > Memory.ENTRIES || memory.leases.size() > Memory.ENTRIES) {
+                memory.paths.clear();
+                memory.leases.clear();
+            }
+            for (PathState p : paths.values()) {
+                if (p.exists && p.waiters.values().stream().noneMatch(Waiter::hasContent)) {
+                    memory.paths.put(p.path, p.copy(Long.MIN_VALUE));
+                } else {
+                    memory.paths.remove(p.path);
+                }
+            }
+            memory.leases.putAll(leases);
         }
 
         Outcome acquire(Acquire a) {

@@ -93,6 +93,9 @@ public final class Reaper implements AutoCloseable {
             Sessions.expireAll(tx, expired);
             dsl.deleteFrom(WAITER).where(WAITER_DEADLINE.lt(tx.now() - 1_000)).execute();
 
+            if (expired.isEmpty()) {
+                tx.keepsRemembered(); // (a tick, leases only extended, waiters whose wait ran out, old events: no lock decision changes)
+            }
             long revision = tx.nextRev() - 1;
             long horizon = dsl.select(CELL_VALUE).from(CELL).where(CELL_NAME.eq("horizon")).fetchOne(CELL_VALUE);
             long newHorizon = revision - eventRetention;

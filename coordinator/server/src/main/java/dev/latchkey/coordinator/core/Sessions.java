@@ -98,6 +98,7 @@ public final class Sessions implements AutoCloseable {
             dsl.insertInto(SESSION, SESSION_ID, SESSION_OWNER, SESSION_TTL, SESSION_EXPIRES, SESSION_CREATED, SESSION_RENEWED,
                     SESSION_IDENTITY).values(id, o, ttlMs, now + ttlMs, now, now, identity).execute();
             rememberIdentity(id, identity);
+            tx.keepsRemembered(); // (a new session: no writer remembers its lease yet)
             return new Info(id, o, ttlMs, now + ttlMs, ttlMs);
         });
     }

@@ -93,6 +93,11 @@ public final class HttpApi implements AutoCloseable {
                 .description("store transactions the writer committed (each a batch of operations)").register(metrics);
         FunctionCounter.builder("latchkey.store.batch.operations", store, st -> st.batchStats().operations())
                 .description("operations in the committed batches").register(metrics);
+        FunctionCounter.builder("latchkey.store.batches.from.memory", store, st -> st.batchStats().fromMemory())
+                .description("batches the writer decided from what it remembered of its last commit, in one round trip").register(metrics);
+        FunctionCounter.builder("latchkey.store.batches.stale.memory", store, st -> st.batchStats().staleMemory())
+                .description("decisions from memory the commit's guard refused (another writer had committed since): run again from the store")
+                .register(metrics);
         FunctionCounter.builder("latchkey.store.batch.time", store, st -> st.batchStats().headNanos() / 1e9).baseUnit("seconds").tag("phase", "head")
                 .description("writer time in batches' heads (with the first read where they share a round trip)").register(metrics);
         FunctionCounter.builder("latchkey.store.batch.time", store, st -> st.batchStats().commitNanos() / 1e9).baseUnit("seconds").tag("phase", "commit")

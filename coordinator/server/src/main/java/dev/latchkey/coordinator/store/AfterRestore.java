@@ -79,6 +79,7 @@ public final class AfterRestore {
                 .set(NODE_LOCK_DELAY_UNTIL, 0L).execute();
         dsl.deleteFrom(EVENT).execute();
         dsl.update(CELL).set(CELL_VALUE, floor).where(CELL_NAME.in("revision", "horizon")).execute();
+        dsl.update(CELL).set(CELL_STAMP, CELL_STAMP.plus(1)).where(CELL_NAME.eq("revision")).execute(); // (a write like any other)
         dsl.update(CELL).set(CELL_VALUE, now).where(CELL_NAME.eq("reaper_tick")).execute();
         return new Report(floor, sessions, locks, ephemeral, nodes, tickAgo == Long.MAX_VALUE ? -1 : tickAgo);
     }

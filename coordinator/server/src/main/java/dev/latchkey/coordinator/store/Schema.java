@@ -80,4 +80,6 @@ public final class Schema {
     public static final Table<?> CELL = table(name("lk_cell"));
     public static final Field<String> CELL_NAME = field(name("name"), String.class);
     public static final Field<Long> CELL_VALUE = field(name("value"), Long.class);
+    /** On the revision row: on PostgreSQL, one more for every committed writing transaction (see {@link WriteTx#flush}). */
+    public static final Field<Long> CELL_STAMP = field(name("stamp"), Long.class);
 }

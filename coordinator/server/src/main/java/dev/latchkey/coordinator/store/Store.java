@@ -249,6 +249,16 @@ public final class Store implements AutoCloseable {
          * it is contention, retries) the whole batch.
          */
         Object[] apply(WriteTx tx, List<C> commands);
+
+        /**
+         * Decides and writes a batch of these commands from what earlier batches left in
+         * {@link WriteTx#memory} instead of reading the store; {@code null} (or a
+         * {@link WriteTx.NotInMemory} thrown) when it needs a row it does not remember, and the writer
+         * then runs {@link #apply} instead. Called on PostgreSQL only, for batches of this kind alone.
+         */
+        default Object[] applyFromMemory(WriteTx tx, List<C> commands) {
+            return null;
+        }
     }
 
     /** Runs a command with the others of its kind in the next batch; returns its result once committed. */
@@ -392,18 +402,21 @@ public final class Store implements AutoCloseable {
     /**
      * What the writer has done since the store opened: batches committed, the operations in them,
      * and where its time went: the head (with the batch's first read, when they share a round trip),
-     * the writes with the commit, and each batch from start to its callers' answers. Totals only
+     * the writes with the commit, and each batch from start to its callers' answers; how many batches
+     * were decided from the writer's memory, and how many such decisions the guard found stale. Totals only
      * grow, so differences over an interval give means (time ÷ batches) and how busy the writer was
      * (total time ÷ the interval).
      */
-    public record BatchStats(long batches, long operations, long headNanos, long commitNanos, long totalNanos) {
+    public record BatchStats(long batches, long operations, long headNanos, long commitNanos, long totalNanos, long fromMemory,
+            long staleMemory) {
         public BatchStats minus(BatchStats earlier) {
             return new BatchStats(batches - earlier.batches, operations - earlier.operations, headNanos - earlier.headNanos,
-                    commitNanos - earlier.commitNanos, totalNanos - earlier.totalNanos);
+                    commitNanos - earlier.commitNanos, totalNanos - earlier.totalNanos, fromMemory - earlier.fromMemory,
+                    staleMemory - earlier.staleMemory);
         }
     }
 
-    private volatile BatchStats batchStats = new BatchStats(0, 0, 0, 0, 0); // (written by the writer's thread only)
+    private volatile BatchStats batchStats = new BatchStats(0, 0, 0, 0, 0, 0, 0); // (written by the writer's thread only)
 
     public BatchStats batchStats() {
         return batchStats;
@@ -412,12 +425,18 @@ public final class Store implements AutoCloseable {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private void applyBatchOnce(List<PendingWrite<?>> batch) throws SQLException {
         long started = System.nanoTime();
+        if (applyFromMemory(batch, started)) {
+            return;
+        }
         long commitNanos = 0;
         Object[] results = new Object[batch.size()];
         RuntimeException[] failures = new RuntimeException[batch.size()];
         List<Event> events;
         Connection c = writerConnection();
-        WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs);
+        WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs, remembering() ? memory : null);
+        tx.rememberedStamp(memoryStamp); // (its head empties the memory if another writer committed since)
+        boolean worksKept = true; // (every operation that is not a command said it changed nothing remembered)
+        boolean commandsRan = false;
         try {
             boolean single = batch.size() == 1;
             for (int i = 0; i < batch.size(); ) {
@@ -441,14 +460,19 @@ public final class Store implements AutoCloseable {
                         }
                     }
                     i = end;
+                    commandsRan = true;
                     continue;
                 }
                 tx.begin(); // (its head first, outside the operation: a connection found dead here is replaced)
                 tx.runDeferred(); // (what the commands before it wrote, before it reads)
                 int mark = tx.mark();
                 java.sql.Savepoint savepoint = single ? null : c.setSavepoint();
+                tx.operationStarts();
                 try {
                     results[i] = pending.work().apply(tx);
+                    if (!tx.keptRemembered()) {
+                        worksKept = false;
+                    }
                     // (not released: a round trip saved; every savepoint ends with the transaction)
                 } catch (RuntimeException e) {
                     if (FailureClassifier.classify(e).isPresent()) {
@@ -462,31 +486,51 @@ public final class Store implements AutoCloseable {
                 }
                 i++;
             }
+            if (worksKept && !commandsRan) {
+                tx.keepsRemembered(); // (the stamp stays, unless events were emitted)
+            } else {
+                tx.operationStarts(); // (commands, or an operation that did not say: the stamp moves)
+            }
             if (single && failures[0] != null) {
                 c.rollback();
                 events = List.of();
+                remembered(tx, worksKept); // (refused, it changed nothing: the stamp is the head's, what was remembered stands)
             } else {
                 long committing = System.nanoTime();
                 tx.flush();
                 c.commit();
                 commitNanos = System.nanoTime() - committing;
                 events = List.copyOf(tx.events());
-                if (!events.isEmpty()) {
-                    // before any caller hears of its commit: a read that follows must wait for it
-                    lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
-                }
+                remembered(tx, worksKept); // (what the commands remembered is right; an operation that did not say empties it)
             }
         } catch (SQLException | RuntimeException e) {
-            try {
-                c.rollback();
-            } catch (SQLException rollbackFailure) {
-                e.addSuppressed(rollbackFailure);
-            }
+            abandon(c, e);
             dropWriterConnection(); // (the pool checks it before anyone uses it again)
             if (!tx.begun() && !FailureClassifier.classify(e).isPresent()) {
                 throw new StaleConnection(e);
             }
             throw e;
+        }
+        answer(batch, results, failures, events, tx.headNanos(), commitNanos, started, false);
+    }
+
+    /** A batch failed: its transaction is rolled back and the writer forgets what it remembered. */
+    private void abandon(Connection c, Exception e) {
+        forget();
+        try {
+            c.rollback();
+        } catch (SQLException rollbackFailure) {
+            e.addSuppressed(rollbackFailure);
+        }
+    }
+
+    /** Completes a committed batch's futures, tells the listeners of its events, and counts it. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void answer(List<PendingWrite<?>> batch, Object[] results, RuntimeException[] failures, List<Event> events, long headNanos,
+            long commitNanos, long started, boolean fromMemory) {
+        if (!events.isEmpty()) {
+            // before any caller hears of its commit: a read that follows must wait for it
+            lastCommitted.accumulateAndGet(events.get(events.size() - 1).rev(), Math::max);
         }
         if (System.nanoTime() - writerConnectionSince > WRITER_CONNECTION_LIFETIME_NANOS) {
             dropWriterConnection(); // back to the pool now and then, so that its lifetime and health rules apply
@@ -503,8 +547,135 @@ public final class Store implements AutoCloseable {
             onCommit.accept(events);
         }
         BatchStats so = batchStats;
-        batchStats = new BatchStats(so.batches() + 1, so.operations() + batch.size(), so.headNanos() + tx.headNanos(),
-                so.commitNanos() + commitNanos, so.totalNanos() + System.nanoTime() - started);
+        batchStats = new BatchStats(so.batches() + 1, so.operations() + batch.size(), so.headNanos() + headNanos,
+                so.commitNanos() + commitNanos, so.totalNanos() + System.nanoTime() - started, so.fromMemory() + (fromMemory ? 1 : 0),
+                so.staleMemory());
+    }
+
+    /*
+     * The writer's memory (PostgreSQL). A batch's transaction normally begins with a round trip that
+     * takes the counter's row lock, reads the clock and reads the rows its commands touch. But the
+     * writer knows those rows already when it wrote them last and nobody wrote since: then it decides
+     * the batch from what it remembers, with the clock estimated from the last head's, and sends the
+     * decision in the commit's round trip behind a guard (see WriteTx#flush) that proves, under the
+     * counter's lock, that nobody did write since (the write stamp is the one its own last commit left)
+     * and that the clock estimate is not ahead of the database's. If the guard finds otherwise, the
+     * transaction rolls back having written nothing, and the batch runs the usual way. One round trip
+     * per batch instead of two; the same rows, the same decisions, the same commit order.
+     *
+     * Every writing transaction of every coordinator adds one to the stamp. Keep-alives write outside
+     * the writer and do not: they only ever extend a lease, so a remembered lease that is still running
+     * is right (one that looks run out is not trusted: the batch reads the store).
+     *
+     * Only the writer's thread touches these.
+     */
+    private final java.util.Map<Object, Object> memory = new java.util.HashMap<>();
+    private long memoryStamp = -1; // the write stamp after this writer's last commit; -1: remember nothing
+    private long memoryRevision;
+    private long clockMillis; // the database clock at the last head, and System.nanoTime() when its answer came back
+    private long clockNanos;
+    private long lastNow = Long.MIN_VALUE;
+    private long memoryOffUntil; // after a stale guard: the next second's batches read the store
+    private long writerLastUsed;
+    private static final long MEMORY_OFF_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    private static final long IDLE_CONNECTION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+
+    /**
+     * Whether the writer remembers: on PostgreSQL, unless the system property
+     * {@code latchkey.store.memory} is {@code false} (to compare, or to rule it out when diagnosing).
+     */
+    private final boolean remembering = !"false".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
+
+    private boolean remembering() {
+        return remembering && kind == DatabaseKind.POSTGRES;
+    }
+
+    private void forget() {
+        memory.clear();
+        memoryStamp = -1;
+    }
+
+    /** After a committed batch read the usual way: what it left is what the store holds now. */
+    private void remembered(WriteTx tx, boolean keepsMemory) {
+        if (!remembering()) {
+            return;
+        }
+        memoryStamp = tx.stamp() + (tx.stamped() ? 1 : 0);
+        memoryRevision = tx.base() + tx.events().size();
+        clockMillis = tx.now();
+        clockNanos = tx.headReturnedNanos();
+        lastNow = Math.max(lastNow, tx.now());
+        writerLastUsed = System.nanoTime();
+        if (!keepsMemory) {
+            memory.clear(); // an operation that is not a command may have written anything
+        }
+    }
+
+    /**
+     * Runs a batch of commands of one kind from the writer's memory (see above), in one round trip.
+     * False when it cannot (nothing remembered, a row not remembered, another writer's commit since):
+     * nothing was written, and the batch runs the usual way.
+     */
+    @SuppressWarnings("unchecked")
+    private boolean applyFromMemory(List<PendingWrite<?>> batch, long started) throws SQLException {
+        CommandKind<Object> commandKind = batch.get(0).kind();
+        long at = System.nanoTime();
+        if (memoryStamp < 0 || commandKind == null || writerConnection == null || at < memoryOffUntil
+                || at - writerLastUsed > IDLE_CONNECTION_NANOS) { // (a connection idle that long may be dead: the usual way replaces it)
+            return false;
+        }
+        List<Object> commands = new java.util.ArrayList<>(batch.size());
+        for (PendingWrite<?> p : batch) {
+            if (p.kind() != commandKind) {
+                return false;
+            }
+            commands.add(p.command());
+        }
+        // the clock as of the last head, moved on by the time since its answer: never ahead of the database's
+        long now = Math.max(lastNow, clockMillis + (at - clockNanos) / 1_000_000 - 1);
+        Connection c = writerConnection;
+        WriteTx tx = WriteTx.fromMemory(c, dsl(c), kind, outageThresholdMs, memory, memoryRevision, memoryStamp, now);
+        Object[] outcomes;
+        try {
+            outcomes = commandKind.applyFromMemory(tx, commands);
+        } catch (WriteTx.NotInMemory miss) {
+            outcomes = null;
+        }
+        if (outcomes == null) {
+            return false;
+        }
+        long committing = System.nanoTime();
+        try {
+            tx.flush();
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            abandon(c, e);
+            if (WriteTx.staleMemory(e)) {
+                memoryOffUntil = System.nanoTime() + MEMORY_OFF_NANOS;
+                BatchStats so = batchStats;
+                batchStats = new BatchStats(so.batches(), so.operations(), so.headNanos(), so.commitNanos(), so.totalNanos(), so.fromMemory(),
+                        so.staleMemory() + 1);
+                return false; // nothing was written: run it the usual way
+            }
+            dropWriterConnection();
+            throw e;
+        }
+        long commitNanos = System.nanoTime() - committing;
+        memoryStamp++;
+        memoryRevision += tx.events().size();
+        lastNow = now;
+        writerLastUsed = System.nanoTime();
+        Object[] results = new Object[batch.size()];
+        RuntimeException[] failures = new RuntimeException[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            if (outcomes[i] instanceof RuntimeException refused) {
+                failures[i] = refused;
+            } else {
+                results[i] = outcomes[i];
+            }
+        }
+        answer(batch, results, failures, List.copyOf(tx.events()), 0, commitNanos, started, true);
+        return true;
     }
 
     /*

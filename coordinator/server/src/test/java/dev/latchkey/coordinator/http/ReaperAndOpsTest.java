@@ -89,6 +89,8 @@ class ReaperAndOpsTest {
                     "latchkey_event_lag", "latchkey_http_requests_seconds_count");
             // the writer committed the acquire (and the session's other writes) and timed it
             assertThat(metric(metrics, "latchkey_store_batches_total")).isGreaterThanOrEqualTo(1);
+            assertThat(metric(metrics, "latchkey_store_batches_from_memory_total")).isGreaterThanOrEqualTo(0);
+            assertThat(metric(metrics, "latchkey_store_batches_stale_memory_total")).isGreaterThanOrEqualTo(0);
             assertThat(metric(metrics, "latchkey_store_batch_operations_total")).isGreaterThanOrEqualTo(metric(metrics, "latchkey_store_batches_total"));
             assertThat(metric(metrics, "latchkey_store_batch_time_seconds_total{phase=\"total\"}")).isPositive()
                     .isGreaterThanOrEqualTo(metric(metrics, "latchkey_store_batch_time_seconds_total{phase=\"commit\"}"))
