@@ -55,9 +55,15 @@ public final class WriterMemory {
     }
 
     private static Round round(boolean memory, int pairs) throws Exception {
+        try (BenchDatabase db = BenchDatabase.create()) {
+            return round(memory, pairs, new StoreConfig(db.url(), db.user(), db.password(), 4));
+        }
+    }
+
+    /** One round on the store {@code config} names (package-private for the smoke test). */
+    static Round round(boolean memory, int pairs, StoreConfig config) {
         System.setProperty("latchkey.store.memory", Boolean.toString(memory)); // (read when the store opens)
-        try (BenchDatabase db = BenchDatabase.create();
-                Coordinator coordinator = new Coordinator(new StoreConfig(db.url(), db.user(), db.password(), 4), Coordinator.Settings.defaults())) {
+        try (Coordinator coordinator = new Coordinator(config, Coordinator.Settings.defaults())) {
             String session = coordinator.sessions().open("writer-memory", 60_000).id();
             for (int i = 0; i < pairs / 10; i++) { // (warm-up)
                 coordinator.locks().acquire("/bench", session, Grant.Mode.EXCLUSIVE, Duration.ZERO, 0);

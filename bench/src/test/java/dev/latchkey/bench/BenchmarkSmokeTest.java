@@ -32,6 +32,17 @@ class BenchmarkSmokeTest {
         }
     }
 
+    @DatabaseTest(only = Database.POSTGRESQL)
+    void theWriterMemoryComparisonRunsBothWays(TestDatabase db) {
+        var config = new dev.latchkey.coordinator.store.StoreConfig(db.jdbcUrl(), db.user(), db.password(), 4);
+        WriterMemory.Round off = WriterMemory.round(false, 30, config);
+        WriterMemory.Round on = WriterMemory.round(true, 30, config);
+        assertThat(off.writer().fromMemory()).isZero();
+        assertThat(off.writer().batches()).as("60 batches (the last may be counted just after its answer)").isGreaterThanOrEqualTo(59);
+        assertThat(on.writer().fromMemory()).as("%s", on.writer()).isGreaterThanOrEqualTo(on.writer().batches() / 2);
+        assertThat(on.pairMs()).isPositive();
+    }
+
     @Test
     void theChartAndTableCarryRatios() {
         String svg = SvgBarChart.render("t", "ops/s", List.of(new SvgBarChart.Bar("casHandJdbc", 100, 5, "(1.000)"),
