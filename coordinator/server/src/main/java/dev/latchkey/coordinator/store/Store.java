@@ -581,10 +581,11 @@ public final class Store implements AutoCloseable {
     private static final long IDLE_CONNECTION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     /**
-     * Whether the writer remembers: on PostgreSQL, unless the system property
-     * {@code latchkey.store.memory} is {@code false} (to compare, or to rule it out when diagnosing).
+     * Whether the writer remembers: on PostgreSQL, when the system property {@code latchkey.store.memory}
+     * is {@code true}. Off by default: a clean-clone CI run met a hand-off on two coordinators, one of
+     * them frozen, that the memory path got wrong (GrantOnReleaseTest), not yet explained.
      */
-    private final boolean remembering = !"false".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
+    private final boolean remembering = "true".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
 
     private boolean remembering() {
         return remembering && kind == DatabaseKind.POSTGRES;

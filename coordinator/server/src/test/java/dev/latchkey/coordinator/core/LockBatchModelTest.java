@@ -34,6 +34,12 @@ import net.jqwik.api.lifecycle.AfterContainer;
  */
 class LockBatchModelTest {
 
+    // the writer's memory is off by default (see Store): these properties cover it, so they turn it on
+    @net.jqwik.api.lifecycle.BeforeContainer
+    static void memoryOn() {
+        System.setProperty("latchkey.store.memory", "true");
+    }
+
     private static final int SESSIONS = 3;
     private static final int PATHS = 3;
     private static final Map<Database, Fixture> FIXTURES = new EnumMap<>(Database.class);
@@ -52,6 +58,7 @@ class LockBatchModelTest {
             f.db().close();
         });
         FIXTURES.clear();
+        System.clearProperty("latchkey.store.memory");
         if (postgresql != null) {
             // (else the scripts never took the one-round-trip path they are meant to cover as well)
             assertThat(fromMemory).as("batches the PostgreSQL writer decided from memory").isPositive();

@@ -16,6 +16,17 @@ import dev.latchkey.toolkit.dialect.DatabaseKind;
  */
 class WriterMemoryTest {
 
+    // the writer's memory is off by default (see Store): these tests cover it, so they turn it on
+    @org.junit.jupiter.api.BeforeAll
+    static void memoryOn() {
+        System.setProperty("latchkey.store.memory", "true");
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void memoryAsBefore() {
+        System.clearProperty("latchkey.store.memory");
+    }
+
     /** No reaper ticks during a test: the exact counts of batches from memory are then the test's own. */
     private static final Coordinator.Settings QUIET = new Coordinator.Settings(java.time.Duration.ofMillis(20), java.time.Duration.ofHours(1),
             java.time.Duration.ofHours(2), 100_000);
