@@ -451,14 +451,7 @@ public final class Store implements AutoCloseable {
                     for (int j = i; j < end; j++) {
                         commands.add(batch.get(j).command());
                     }
-                    Object[] outcomes = pending.kind().apply(tx, commands);
-                    for (int j = i; j < end; j++) {
-                        if (outcomes[j - i] instanceof RuntimeException refused) {
-                            failures[j] = refused;
-                        } else {
-                            results[j] = outcomes[j - i];
-                        }
-                    }
+                    sort(pending.kind().apply(tx, commands), i, results, failures);
                     i = end;
                     commandsRan = true;
                     continue;
@@ -512,6 +505,17 @@ public final class Store implements AutoCloseable {
             throw e;
         }
         answer(batch, results, failures, events, tx.headNanos(), commitNanos, started, false);
+    }
+
+    /** Puts a run's outcomes, from {@code offset} in the batch on, into its results or, a refusal, its failures. */
+    private static void sort(Object[] outcomes, int offset, Object[] results, RuntimeException[] failures) {
+        for (int k = 0; k < outcomes.length; k++) {
+            if (outcomes[k] instanceof RuntimeException refused) {
+                failures[offset + k] = refused;
+            } else {
+                results[offset + k] = outcomes[k];
+            }
+        }
     }
 
     /** A batch failed: its transaction is rolled back and the writer forgets what it remembered. */
@@ -668,13 +672,7 @@ public final class Store implements AutoCloseable {
         writerLastUsed = System.nanoTime();
         Object[] results = new Object[batch.size()];
         RuntimeException[] failures = new RuntimeException[batch.size()];
-        for (int i = 0; i < batch.size(); i++) {
-            if (outcomes[i] instanceof RuntimeException refused) {
-                failures[i] = refused;
-            } else {
-                results[i] = outcomes[i];
-            }
-        }
+        sort(outcomes, 0, results, failures);
         answer(batch, results, failures, List.copyOf(tx.events()), 0, commitNanos, started, true);
         return true;
     }

@@ -94,11 +94,6 @@ public final class WriteTx {
         return memory == null ? null : (M) memory.computeIfAbsent(key, k -> create.get());
     }
 
-    /** Whether this transaction is decided from memory and may not read. */
-    public boolean fromMemory() {
-        return fromMemory;
-    }
-
     private void requireStore(String what) {
         if (fromMemory) {
             throw new NotInMemory(what);

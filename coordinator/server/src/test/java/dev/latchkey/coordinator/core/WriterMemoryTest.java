@@ -45,6 +45,13 @@ class WriterMemoryTest {
         return c.store().batchStats().minus(before);
     }
 
+    /** Waits until the reaper of each coordinator has committed two more ticks (each a batch of its writer). */
+    private static void awaitReaperTicks(Coordinator... coordinators) {
+        long[] before = java.util.Arrays.stream(coordinators).mapToLong(c -> c.store().batchStats().batches()).toArray();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> java.util.stream.IntStream
+                .range(0, coordinators.length).allMatch(i -> coordinators[i].store().batchStats().batches() >= before[i] + 2));
+    }
+
     private static LockBatch.Acquire tryAcquire(String path, String session) {
         return new LockBatch.Acquire(path, session, Grant.Mode.EXCLUSIVE, 0, -1, 0, null);
     }
@@ -113,7 +120,7 @@ class WriterMemoryTest {
             assertThat(command(one, tryAcquire("/quiet", session))).isInstanceOf(LockBatch.Granted.class);
             Store.BatchStats before = one.store().batchStats();
             for (int i = 0; i < 5; i++) {
-                Thread.sleep(600); // (a few ticks of each reaper)
+                awaitReaperTicks(one, two); // (ticks of each reaper in between)
                 assertThat(command(one, new LockBatch.Release("/quiet", session))).isEqualTo(Boolean.TRUE);
                 assertThat(command(one, tryAcquire("/quiet", session))).isInstanceOf(LockBatch.Granted.class);
             }
@@ -135,13 +142,16 @@ class WriterMemoryTest {
     void aLeaseRememberedAsRunOutButKeptAliveSinceIsStillLive(TestDatabase db) throws Exception {
         StoreConfig config = new StoreConfig(db.jdbcUrl(), db.user(), db.password(), 4);
         try (Coordinator one = new Coordinator(config, Coordinator.Settings.defaults())) {
-            String session = one.sessions().open("memory", Sessions.MIN_TTL_MS).id();
+            Sessions.Info opened = one.sessions().open("memory", Sessions.MIN_TTL_MS);
+            String session = opened.id();
             assertThat(command(one, tryAcquire("/lease", session))).isInstanceOf(LockBatch.Granted.class);
-            // keep-alives extend the lease in the store, outside the writer, past what it remembers
-            for (int i = 0; i < 6; i++) {
-                Thread.sleep(Sessions.MIN_TTL_MS / 4);
-                one.sessions().keepAlive(session).get();
-            }
+            // keep-alives extend the lease in the store, outside the writer, until the database clock
+            // is past the lease the writer remembers
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).pollInterval(java.time.Duration.ofMillis(Sessions.MIN_TTL_MS / 4))
+                    .until(() -> {
+                        one.sessions().keepAlive(session).get();
+                        return one.store().nowMillis() > opened.expiresMs() + Sessions.MIN_TTL_MS / 4;
+                    });
             Object again = command(one, tryAcquire("/lease", session));
             assertThat(again).as("%s", again).isInstanceOf(LockBatch.Granted.class);
             assertThat(command(one, new LockBatch.Release("/lease", session))).isEqualTo(Boolean.TRUE);
