@@ -37,12 +37,17 @@ class GrantOnReleaseTest {
             CompletableFuture<Api.Reply> behind = CompletableFuture.supplyAsync(() -> one.api.acquire("/handoff", shared1, "shared", 30_000, 0));
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> waiters(one) == 2);
 
+            String before = queue(one); // (what the store held before the release, for a failure's message)
+            long frozenAt = System.nanoTime();
             two.freeze();
             try {
                 assertThat(one.api.release("/handoff", holder).status()).isEqualTo(204);
+                long releasedMs = (System.nanoTime() - frozenAt) / 1_000_000;
                 List<String> holders = one.coordinator.store().read(c -> one.coordinator.store().dsl(c).select(Schema.HOLDER_SESSION)
                         .from(Schema.HOLDER).where(Schema.HOLDER_PATH.eq("/handoff")).fetch(Schema.HOLDER_SESSION));
-                assertThat(holders).as("held by the head waiter as soon as the release committed").containsExactly(waiter);
+                assertThat(holders).as(() -> "held by the head waiter (" + waiter + ") as soon as the release committed; the release took "
+                        + releasedMs + " ms; before it: " + before + "; after it: " + queue(one) + "; the writer: " + one.coordinator.store().batchStats())
+                        .containsExactly(waiter);
                 assertThat(waiters(one)).isEqualTo(1);
                 assertThat(behind).isNotDone();
             } finally {
@@ -72,6 +77,16 @@ class GrantOnReleaseTest {
             // (a commit the poller happened to read first is delivered by it instead: most are not)
             assertThat(h.coordinator.events().directDeliveries() - before).isGreaterThanOrEqualTo(25);
         }
+    }
+
+    /** The lock's holders and waiters (session, mode, deadline) and the database's clock, as text. */
+    private static String queue(Harness h) {
+        var store = h.coordinator.store();
+        return store.read(c -> "holders " + store.dsl(c).select(Schema.HOLDER_SESSION, Schema.HOLDER_MODE).from(Schema.HOLDER)
+                .where(Schema.HOLDER_PATH.eq("/handoff")).fetch().formatCSV(false)
+                + " waiters " + store.dsl(c).select(Schema.WAITER_SESSION, Schema.WAITER_MODE, Schema.WAITER_DEADLINE).from(Schema.WAITER)
+                        .where(Schema.WAITER_PATH.eq("/handoff")).orderBy(Schema.WAITER_ID).fetch().formatCSV(false)
+                + " clock " + store.nowMillis()).replace('\n', ' ');
     }
 
     private static int waiters(Harness h) {
