@@ -37,10 +37,13 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  * per operation can do ({@link #httpFloor}), and raw pg_advisory_lock/unlock (the floor of all).
  * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
  *
- * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] [-Dwarmup=seconds] -cp bench/target/latchkey-bench.jar
+ * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] [-Dwarmup=seconds, default 30] -cp bench/target/latchkey-bench.jar
  *     dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
+
+    /** Each contender's unreported warm-up, in seconds, unless -Dwarmup says otherwise. */
+    static final long DEFAULT_WARM_UP_SECONDS = 30;
 
     /** One way to take and release a named lock, with per-client state. */
     interface Contender extends AutoCloseable {
@@ -121,17 +124,13 @@ public final class LockShootout {
             }
             try {
                 for (Contender c : contenders) {
-                    // an unreported warm-up, so that no contender's first cell measures its JIT compiling
-                    // (-Dwarmup=S: that many seconds of it, in 8-client cells on distinct and hot locks;
-                    // by default one cell, which is short for the contender with the most code to compile)
-                    long warmUpSeconds = Long.getLong("warmup", 0);
-                    if (warmUpSeconds <= 0) {
-                        measure(c, "distinct", 8, perCell);
-                    } else {
-                        Duration half = Duration.ofSeconds(Math.max(1, warmUpSeconds / 2));
-                        measure(c, "distinct", 8, half);
-                        measure(c, "hot", 8, half);
-                    }
+                    // an unreported warm-up, so that no contender's cells measure its JIT compiling: -Dwarmup=S
+                    // seconds of it (default 30), half in 8-client cells on distinct locks, half on a hot lock. (With
+                    // 8 s, C2 was still compiling Latchkey's path 25-35 s into a run, and identical runs of a cell
+                    // differed by up to 1.8x; with 30 s, by a few per cent. See docs/benchmarks.md, #19's sixth part.)
+                    Duration half = Duration.ofSeconds(Math.max(1, Long.getLong("warmup", DEFAULT_WARM_UP_SECONDS) / 2));
+                    measure(c, "distinct", 8, half);
+                    measure(c, "hot", 8, half);
                     for (String mode : System.getProperty("locks", "distinct,hot").split(",")) {
                         for (int clients : clientCounts) {
                             c.beforeCell();
