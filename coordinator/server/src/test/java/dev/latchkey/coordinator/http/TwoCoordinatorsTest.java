@@ -26,17 +26,30 @@ class TwoCoordinatorsTest {
             assertThat(a.acquire("/shared", holder, "exclusive", 0, 0).status()).isEqualTo(200);
             assertThat(b.acquire("/shared", waiter, "exclusive", 0, 0).status()).isEqualTo(409);
 
-            // a waiter on two is woken by a release on one
-            CompletableFuture<Api.Reply> waiting = CompletableFuture.supplyAsync(() -> b.acquire("/shared", waiter, "exclusive", 20_000, 0));
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> // queued behind the holder
-                    one.coordinator.store().read(c -> one.coordinator.store().dsl(c).fetchCount(dev.latchkey.coordinator.store.Schema.WAITER)) == 1);
-            assertThat(waiting).isNotDone();
-            long released = System.nanoTime();
-            assertThat(a.release("/shared", holder).status()).isEqualTo(204);
-            Api.Reply granted = waiting.get();
-            long wakeMs = (System.nanoTime() - released) / 1_000_000;
-            assertThat(granted.status()).as(granted.body()).isEqualTo(200);
-            assertThat(wakeMs).as("woken by the release, not by a slow poll").isLessThan(1_000);
+            // a waiter on two is woken by a release on one: promptly, by the release's own wake-up (LISTEN/NOTIFY,
+            // or the polling stores' short poll), not by the 1 s backstop poll. Seven hand-offs, judged by their
+            // median: one stall of a loaded machine must not fail the test (a single hand-off once took 1,033 ms
+            // in CI), while wakes left to the backstop would put the median near 500 ms.
+            long[] wakeMs = new long[7];
+            for (int trial = 0; trial < wakeMs.length; trial++) {
+                if (trial > 0) {
+                    assertThat(b.release("/shared", waiter).status()).isEqualTo(204);
+                    assertThat(a.acquire("/shared", holder, "exclusive", 0, 0).status()).isEqualTo(200);
+                }
+                CompletableFuture<Api.Reply> waiting = CompletableFuture.supplyAsync(() -> b.acquire("/shared", waiter, "exclusive", 20_000, 0));
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> // queued behind the holder
+                        one.coordinator.store().read(c -> one.coordinator.store().dsl(c).fetchCount(dev.latchkey.coordinator.store.Schema.WAITER)) == 1);
+                assertThat(waiting).isNotDone();
+                long released = System.nanoTime();
+                assertThat(a.release("/shared", holder).status()).isEqualTo(204);
+                Api.Reply granted = waiting.get();
+                wakeMs[trial] = (System.nanoTime() - released) / 1_000_000;
+                assertThat(granted.status()).as(granted.body()).isEqualTo(200);
+            }
+            long[] sorted = wakeMs.clone();
+            java.util.Arrays.sort(sorted);
+            assertThat(sorted[sorted.length / 2]).as("median wake-up of " + java.util.Arrays.toString(wakeMs) + " ms: woken by the release, not by a slow poll")
+                    .isLessThan(250);
 
             // a watcher on two sees a change made through one
             long from = b.call("GET", "/v1/events?after=0&limit=1", null).json().get("lastRev").asLong();
