@@ -17,8 +17,11 @@ public final class CoordinatorProcess implements AutoCloseable {
     private final Process process;
     public final Api api;
 
+    /** On the test's database; through PgBouncer, told so ({@code --db-pooled}), as Harness tells its coordinator. */
     CoordinatorProcess(String jdbcUrl, String user, String password) throws Exception {
-        this(List.of("--db-url", jdbcUrl, "--db-user", user, "--db-password", password));
+        this(dev.latchkey.testing.TestDatabase.pooled(jdbcUrl)
+                ? List.of("--db-url", jdbcUrl, "--db-user", user, "--db-password", password, "--db-pooled")
+                : List.of("--db-url", jdbcUrl, "--db-user", user, "--db-password", password));
     }
 
     /** Starts {@code Main serve --port 0} with the given store options and waits until it listens. */

@@ -27,9 +27,9 @@ class TwoCoordinatorsTest {
             assertThat(b.acquire("/shared", waiter, "exclusive", 0, 0).status()).isEqualTo(409);
 
             // a waiter on two is woken by a release on one, well before its wait runs out. Seven hand-offs, judged
-            // by their median, so that one stall of a loaded machine cannot fail the test. (Here they take 20-57 ms;
-            // in clean-clone CI runs on the first database every one took 919-957 ms, the backstop poll's pace, which
-            // is not explained yet: see the round's note. The bound allows that until it is.)
+            // by their median, so that one stall of a loaded machine cannot fail the test. They take 15-42 ms; a coordinator
+            // that misses the release's notification is woken only by the 1 s backstop poll (900-923 ms each, measured when
+            // the through-pgbouncer execution did not tell the child coordinator it was behind the pooler), which this fails.
             long[] wakeMs = new long[7];
             for (int trial = 0; trial < wakeMs.length; trial++) {
                 if (trial > 0) {
@@ -48,8 +48,8 @@ class TwoCoordinatorsTest {
             }
             long[] sorted = wakeMs.clone();
             java.util.Arrays.sort(sorted);
-            assertThat(sorted[sorted.length / 2]).as("median wake-up of " + java.util.Arrays.toString(wakeMs) + " ms: woken by the release, not by a slow poll")
-                    .isLessThan(1_500);
+            assertThat(sorted[sorted.length / 2]).as("median wake-up of " + java.util.Arrays.toString(wakeMs) + " ms: woken by the release's notification, not by the 1 s backstop poll")
+                    .isLessThan(500);
 
             // a watcher on two sees a change made through one
             long from = b.call("GET", "/v1/events?after=0&limit=1", null).json().get("lastRev").asLong();
