@@ -2,7 +2,6 @@ package dev.latchkey.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -104,10 +103,10 @@ final class Channel implements WebSocket.Listener {
         if (watches.remove(watch) == null || closed) {
             return;
         }
-        ObjectNode frame = JSON.createObjectNode().put("id", ids.incrementAndGet()).put("op", "unwatch").put("watch", watch);
+        String frame = frame(ids.incrementAndGet(), "unwatch", Map.of("watch", watch));
         try {
             synchronized (sending) { // (its answer is ignored)
-                socket.sendText(frame.toString(), true).get(5, TimeUnit.SECONDS);
+                socket.sendText(frame, true).get(5, TimeUnit.SECONDS);
             }
         } catch (ExecutionException | TimeoutException e) {
             close("unwatch not sent: " + e);
@@ -121,8 +120,7 @@ final class Channel implements WebSocket.Listener {
             throw new Closed("the channel is closed", null);
         }
         long id = ids.incrementAndGet();
-        ObjectNode frame = JSON.createObjectNode().put("id", id).put("op", op);
-        args.forEach((k, v) -> frame.set(k, JSON.valueToTree(v)));
+        String frame = frame(id, op, args);
         CompletableFuture<JsonNode> answer = new CompletableFuture<>();
         pending.put(id, answer);
         if (frames != null) {
@@ -131,7 +129,7 @@ final class Channel implements WebSocket.Listener {
         boolean started = false;
         try {
             synchronized (sending) { // one send at a time: the JDK's WebSocket refuses overlapping sends
-                socket.sendText(frame.toString(), true).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                socket.sendText(frame, true).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             }
             JsonNode reply = answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             JsonNode problem = reply.get("problem");
@@ -152,6 +150,40 @@ final class Channel implements WebSocket.Listener {
                 watches.remove(id);
             }
         }
+    }
+
+    /**
+     * A request frame as JSON text, written straight out (strings quoted by Jackson's encoder, whole
+     * numbers and booleans as they are, anything else through the mapper) rather than built as a tree
+     * and then serialised: it is on every call's path.
+     */
+    static String frame(long id, String op, Map<String, Object> args) {
+        StringBuilder out = new StringBuilder(128).append("{\"id\":").append(id).append(",\"op\":");
+        quote(out, op);
+        for (Map.Entry<String, Object> arg : args.entrySet()) {
+            out.append(',');
+            quote(out, arg.getKey());
+            out.append(':');
+            Object value = arg.getValue();
+            if (value instanceof String text) {
+                quote(out, text);
+            } else if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
+                out.append(value);
+            } else {
+                try {
+                    out.append(JSON.writeValueAsString(value));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalArgumentException("cannot send " + arg.getKey() + " = " + value, e);
+                }
+            }
+        }
+        return out.append('}').toString();
+    }
+
+    private static void quote(StringBuilder out, String text) {
+        out.append('"');
+        com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(text, out);
+        out.append('"');
     }
 
     /** A problem object as the exception the HTTP route's answer would give. */
