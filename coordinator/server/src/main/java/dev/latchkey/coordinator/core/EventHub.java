@@ -298,9 +298,19 @@ public final class EventHub implements AutoCloseable {
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + CHANNEL);
                 }
-                listening = true;
                 wake(); // whatever committed before LISTEN took effect
                 org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
+                if (!hearsItsOwnProbe(pg)) {
+                    // a LISTEN through a transaction pooler registers on whichever server session ran it, which
+                    // then serves other clients: nothing reaches this connection. Poll at the usual pace instead.
+                    deaf = true;
+                    LOG.warn("LISTEN on {} heard nothing of a NOTIFY sent through the store within {} ms: is that URL a transaction "
+                            + "pooler's (PgBouncer)? Then start the coordinator with --db-pooled, and --db-direct-url for LISTEN "
+                            + "(without them it also uses prepared statements and session settings that a transaction pooler mixes "
+                            + "up between its clients). Polling every {} ms instead.", redacted(url), PROBE_WAIT_MS, pollInterval.toMillis());
+                    return;
+                }
+                listening = true;
                 while (running) {
                     org.postgresql.PGNotification[] notes = pg.getNotifications(1000);
                     if (notes != null && notes.length > 0 && !ownCommitsOnly(notes)) {
@@ -315,6 +325,57 @@ public final class EventHub implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** How long the LISTEN connection waits for its own probe before it concludes that it hears nothing. */
+    static final long PROBE_WAIT_MS = 5_000;
+
+    /** Set when the LISTEN connection did not hear its own probe: the coordinator polls instead. */
+    private volatile boolean deaf;
+
+    /** Whether LISTEN is up and heard its probe (false while connecting, after a failure, or when it heard nothing). */
+    public boolean listening() {
+        return listening;
+    }
+
+    /** Whether the LISTEN connection heard nothing of its own probe, and the coordinator polls instead (see the log's warning). */
+    public boolean listenHeardNothing() {
+        return deaf;
+    }
+
+    /**
+     * Sends a NOTIFY with a payload of its own through the store (as a commit would) and waits for it
+     * on the LISTEN connection. Other notifications that arrive meanwhile wake the poller as usual.
+     */
+    private boolean hearsItsOwnProbe(org.postgresql.PGConnection pg) throws java.sql.SQLException {
+        String probe = "probe:" + java.util.UUID.randomUUID();
+        try (Connection c = store.dataSource().getConnection();
+                java.sql.PreparedStatement notify = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+            notify.setString(1, CHANNEL);
+            notify.setString(2, probe);
+            notify.execute();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PROBE_WAIT_MS);
+        while (running) {
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                return false;
+            }
+            org.postgresql.PGNotification[] notes = pg.getNotifications((int) left);
+            if (notes == null) {
+                continue;
+            }
+            for (org.postgresql.PGNotification n : notes) {
+                if (probe.equals(n.getParameter())) {
+                    return true;
+                }
+            }
+            wake(); // (another coordinator's commit, or its probe)
+        }
+        return false;
     }
 
     /**

@@ -79,6 +79,30 @@ class PgBouncerTest {
                     }
                 }
                 assertThat(seen.stream().map(WatchEvent::rev).toList()).isSorted().doesNotHaveDuplicates();
+                assertThat(listening.coordinator.events().listening()).as("the direct LISTEN heard its probe").isTrue();
+                assertThat(listening.coordinator.events().listenHeardNothing()).isFalse();
+
+                // a coordinator not told that its URL is a pooler's LISTENs through PgBouncer, which delivers nothing
+                // there: its own probe finds that out, it says so in its log, and it polls at its usual pace (20 ms)
+                // instead of waiting for notifications that never come with only the 1 s backstop poll
+                // (prepareThreshold=0 by hand: what it would get wrong besides LISTEN is not this test's subject)
+                try (Harness unaware = new Harness(new StoreConfig(pooled + "?prepareThreshold=0", "postgres", "", 4), Coordinator.Settings.defaults())) {
+                    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> unaware.coordinator.events().listenHeardNothing());
+                    assertThat(unaware.coordinator.events().listening()).isFalse();
+                    long[] seenMs = new long[5];
+                    for (int i = 0; i < seenMs.length; i++) {
+                        long before = unaware.coordinator.events().lastSeen();
+                        long started = System.nanoTime();
+                        b.write("/pooled/files/g" + i, new byte[] {1}, null);
+                        Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(2))
+                                .until(() -> unaware.coordinator.events().lastSeen() > before);
+                        seenMs[i] = (System.nanoTime() - started) / 1_000_000;
+                    }
+                    long[] sorted = seenMs.clone();
+                    java.util.Arrays.sort(sorted);
+                    assertThat(sorted[sorted.length / 2]).as("median of " + java.util.Arrays.toString(seenMs) + " ms: its poll's pace, not the 1 s backstop's")
+                            .isLessThan(300);
+                }
             }
         } finally {
             Scripts.run("ha", 60, "pgbouncer", "stop", stack.toString());
