@@ -587,7 +587,8 @@ public final class Store implements AutoCloseable {
     /**
      * Whether the writer remembers: on PostgreSQL, when the system property {@code latchkey.store.memory}
      * is {@code true}. Off by default: a clean-clone CI run met a hand-off on two coordinators, one of
-     * them frozen, that the memory path got wrong (GrantOnReleaseTest), not yet explained.
+     * them frozen, that the memory path got wrong (GrantOnReleaseTest), not yet explained (a candidate:
+     * the test's child coordinator then ran through PgBouncer without --db-pooled; see docs/coordinator.md).
      */
     private final boolean remembering = "true".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
 
