@@ -585,12 +585,12 @@ public final class Store implements AutoCloseable {
     private static final long IDLE_CONNECTION_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
 
     /**
-     * Whether the writer remembers: on PostgreSQL, when the system property {@code latchkey.store.memory}
-     * is {@code true}. Off by default: a clean-clone CI run met a hand-off on two coordinators, one of
-     * them frozen, that the memory path got wrong (GrantOnReleaseTest), not yet explained (a candidate:
-     * the test's child coordinator then ran through PgBouncer without --db-pooled; see docs/coordinator.md).
+     * Whether the writer remembers: on PostgreSQL, unless the system property {@code latchkey.store.memory}
+     * is {@code false}. (It was off for a while after a CI failure that turned out not to be the
+     * memory's: the test's frozen coordinator held the counter's lock through PgBouncer, whose 30 s
+     * idle-transaction limit outlasted the waiters' 30 s waits; see docs/coordinator.md.)
      */
-    private final boolean remembering = "true".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
+    private final boolean remembering = !"false".equalsIgnoreCase(System.getProperty("latchkey.store.memory"));
 
     private boolean remembering() {
         return remembering && kind == DatabaseKind.POSTGRES;
