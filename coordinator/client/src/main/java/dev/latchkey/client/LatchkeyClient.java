@@ -40,8 +40,9 @@ public final class LatchkeyClient implements AutoCloseable {
      * executor that runs each task where it is handed over), so an answer read from the socket
      * completes its caller's wait at once, without a hop to a pool thread first. The channel's
      * listener only parses the frame and completes a future or queues a watch frame: it never blocks.
+     * Built when the first channel opens (a client that only makes HTTP calls, the CLI's, never needs it).
      */
-    private final HttpClient channels;
+    private volatile HttpClient channels;
     private final AtomicInteger current = new AtomicInteger();
     private final Duration requestTimeout;
     private final Duration connectTimeout;
@@ -62,9 +63,22 @@ public final class LatchkeyClient implements AutoCloseable {
         this.tls = tls;
         HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout);
         this.http = (tls == null ? builder : builder.sslContext(tls)).build();
-        HttpClient.Builder direct = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout)
-                .executor(Runnable::run);
-        this.channels = (tls == null ? direct : direct.sslContext(tls)).build();
+    }
+
+    private HttpClient channels() {
+        HttpClient c = channels;
+        if (c == null) {
+            synchronized (this) {
+                c = channels;
+                if (c == null) {
+                    HttpClient.Builder direct = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout)
+                            .executor(Runnable::run);
+                    c = (tls == null ? direct : direct.sslContext(tls)).build();
+                    channels = c;
+                }
+            }
+        }
+        return c;
     }
 
     /** A client for these coordinators (e.g. {@code http://127.0.0.1:7700}), tried in turn. */
@@ -105,7 +119,7 @@ public final class LatchkeyClient implements AutoCloseable {
     /** Opens a session channel to the current coordinator. */
     Channel openChannel(String session) throws Channel.Closed {
         URI base = servers.get(Math.floorMod(current.get(), servers.size()));
-        return Channel.open(channels, base, session, Duration.ofSeconds(1), authorization);
+        return Channel.open(channels(), base, session, Duration.ofSeconds(1), authorization);
     }
 
     /** How long a request may take beyond any wait it asks for. */
@@ -384,7 +398,10 @@ public final class LatchkeyClient implements AutoCloseable {
 
     @Override
     public void close() {
-        channels.close();
+        HttpClient c = channels;
+        if (c != null) {
+            c.close();
+        }
         http.close();
     }
 }

@@ -301,6 +301,9 @@ public final class EventHub implements AutoCloseable {
                 wake(); // whatever committed before LISTEN took effect
                 org.postgresql.PGConnection pg = c.unwrap(org.postgresql.PGConnection.class);
                 if (!hearsItsOwnProbe(pg)) {
+                    if (!running) {
+                        return; // (closed while it waited: nothing to say)
+                    }
                     // a LISTEN through a transaction pooler registers on whichever server session ran it, which
                     // then serves other clients: nothing reaches this connection. Poll at the usual pace instead.
                     deaf = true;
