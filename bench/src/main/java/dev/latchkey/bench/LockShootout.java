@@ -30,7 +30,8 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
 
 /**
  * Lock acquire + release, side by side in one run on this machine: the Latchkey coordinator (Java
- * client over its session channel, store on PostgreSQL), Curator's InterProcessMutex on ZooKeeper, etcd's
+ * client over its session channel, store on PostgreSQL; in this JVM, or with {@code latchkey-process} in a
+ * JVM of its own), Curator's InterProcessMutex on ZooKeeper, etcd's
  * lock service (jetcd), Redisson's RLock on Redis with appendfsync always and everysec (each peer its
  * own process, see {@link Peers}),
  * ShedLock's JDBC provider on the same PostgreSQL, the least any HTTP lock service with a durable write
@@ -106,6 +107,7 @@ public final class LockShootout {
             for (String name : only.split(",")) {
                 Optional<Contender> contender = switch (name.trim()) {
                     case "latchkey" -> Optional.of(latchkey(db.url(), db.user(), db.password()));
+                    case "latchkey-process" -> Optional.of(latchkeyProcess(db.url(), db.user(), db.password()));
                     case "curator" -> Optional.of(curator());
                     case "etcd" -> etcd();
                     case "redisson-always" -> redisson("always");
@@ -114,7 +116,7 @@ public final class LockShootout {
                     case "http-floor" -> Optional.of(httpFloor(pool));
                     case "pg-advisory" -> Optional.of(pgAdvisory(pool));
                     default -> throw new IllegalArgumentException("unknown contender '" + name
-                            + "' (latchkey, curator, etcd, redisson-always, redisson-everysec, shedlock, http-floor, pg-advisory)");
+                            + "' (latchkey, latchkey-process, curator, etcd, redisson-always, redisson-everysec, shedlock, http-floor, pg-advisory)");
                 };
                 if (contender.isPresent()) {
                     contenders.add(contender.get());
@@ -242,6 +244,42 @@ public final class LockShootout {
         return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e6;
     }
 
+    /** One benchmark client of Latchkey: a session of its own, each round an acquire and a release over its channel. */
+    private static Contender.Client sessionClient(LatchkeyClient client) {
+        Session session = client.openSession(Session.Options.defaults().cache(false));
+        return new Contender.Client() {
+            public void lockUnlock(String lock) {
+                try (Lease lease = session.acquire("/bench/" + lock, Duration.ofSeconds(30))) {
+                    lease.sequencer();
+                }
+            }
+
+            public void close() {
+                session.close();
+            }
+        };
+    }
+
+    /** As {@link #latchkey}, with the coordinator in a JVM of its own (as ZooKeeper is for Curator). */
+    static Contender latchkeyProcess(String url, String user, String password) throws Exception {
+        Peers.Peer server = Peers.coordinator(url, user, password);
+        LatchkeyClient client = LatchkeyClient.connect(server.endpoint());
+        return new Contender() {
+            public String name() {
+                return "latchkey-process";
+            }
+
+            public Client client(int index) {
+                return sessionClient(client);
+            }
+
+            public void close() {
+                client.close();
+                server.close();
+            }
+        };
+    }
+
     static Contender latchkey(String url, String user, String password) {
         Coordinator coordinator = new Coordinator(new StoreConfig(url, user, password, 40), Coordinator.Settings.defaults());
         HttpApi api = new HttpApi(coordinator);
@@ -252,18 +290,7 @@ public final class LockShootout {
             }
 
             public Client client(int index) {
-                Session session = client.openSession(Session.Options.defaults().cache(false));
-                return new Client() {
-                    public void lockUnlock(String lock) {
-                        try (Lease lease = session.acquire("/bench/" + lock, Duration.ofSeconds(30))) {
-                            lease.sequencer();
-                        }
-                    }
-
-                    public void close() {
-                        session.close();
-                    }
-                };
+                return sessionClient(client);
             }
 
             Store.BatchStats last = coordinator.store().batchStats();

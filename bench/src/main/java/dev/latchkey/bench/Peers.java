@@ -154,13 +154,33 @@ public final class Peers {
                 + "\nclientPortAddress=127.0.0.1\nforceSync=yes\nadmin.enableServer=false\nmaxClientCnxns=0\n"
                 + "4lw.commands.whitelist=ruok\n");
         String launcher = ProcessHandle.current().info().command().orElse("java");
-        // the class path made absolute: the server runs in its scratch folder
-        String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .map(e -> Path.of(e).toAbsolutePath().toString()).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        String classPath = absoluteClassPath(); // (the server runs in its scratch folder)
         Process p = start(data, List.of(launcher, "-Xmx512m", "-Dzookeeper.jmx.log4j.disable=true", "-cp", classPath,
                 "org.apache.zookeeper.server.quorum.QuorumPeerMain", config.toString()));
         awaitPort(p, port, "ZooKeeper", data);
         return new Peer("zookeeper", "ZooKeeper 3.9 in its own JVM, forceSync=yes (as shipped)", "127.0.0.1:" + port, p, data);
+    }
+
+    /**
+     * A Latchkey coordinator in its own JVM ({@code Main serve}, the same heap limit as ZooKeeper's
+     * here), on the benchmark's store: a server process as every other contender's server is, so that
+     * the clients' garbage and the server's share no collector.
+     */
+    public static Peer coordinator(String jdbcUrl, String user, String password) throws IOException, InterruptedException {
+        Path data = Files.createTempDirectory("bench-coordinator");
+        int port = freePort();
+        String launcher = ProcessHandle.current().info().command().orElse("java");
+        String classPath = absoluteClassPath();
+        Process p = start(data, List.of(launcher, "-Xmx512m", "-cp", classPath, "dev.latchkey.coordinator.Main", "serve", "--port",
+                Integer.toString(port), "--pool-size", "40", "--db-url", jdbcUrl, "--db-user", user, "--db-password", password == null ? "" : password));
+        awaitPort(p, port, "the coordinator", data);
+        return new Peer("coordinator", "its store's commit (PostgreSQL, synchronous_commit = on)", "http://127.0.0.1:" + port, p, data);
+    }
+
+    /** This JVM's class path with every entry made absolute, for a server that runs in a scratch folder. */
+    private static String absoluteClassPath() {
+        return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .map(e -> Path.of(e).toAbsolutePath().toString()).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 
     private static Process start(Path data, List<String> command) throws IOException {

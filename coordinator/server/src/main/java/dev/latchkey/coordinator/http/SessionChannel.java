@@ -86,9 +86,15 @@ final class SessionChannel {
         return open.size();
     }
 
+    /** The buffer a text message is first collected in (see onConnect). */
+    static final int FRAME_BUFFER_BYTES = 512;
+
     void configure(WsConfig ws) {
         ws.onConnect(ctx -> {
             ctx.session.setIdleTimeout(IDLE_TIMEOUT);
+            // Jetty collects each text message in a buffer of this size, allocated afresh per message (4 KB by default);
+            // frames are a few hundred bytes, and a longer one still arrives whole (the buffer grows)
+            ctx.session.setInputBufferSize(FRAME_BUFFER_BYTES);
             String session = ctx.pathParam("id");
             try {
                 var who = access.identify(ctx.header("Authorization"), ctx.attribute(Access.CERTIFICATES));
@@ -115,7 +121,7 @@ final class SessionChannel {
             } catch (java.io.IOException e) {
                 frame = null;
             }
-            if (frame != null && Requests.holdsNulEscape(ctx.message().getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+            if (frame != null && Requests.holdsNulEscape(ctx.message())) {
                 frame = null; // no path or name holds a NUL character
             }
             if (frame == null || !frame.isObject() || !frame.path("id").canConvertToLong() || !frame.path("op").isTextual()) {

@@ -193,6 +193,50 @@ class SessionChannelTest {
         }
     }
 
+    /**
+     * A frame longer than the buffer the server first collects a message in (a path of the longest
+     * length allowed) is answered whole; a frame holding the escape of a NUL character closes the
+     * channel with 4400, as a frame that is not a request does.
+     */
+    @DatabaseTest(only = dev.latchkey.testing.Database.H2)
+    void aLongFrameIsReadWholeAndANulEscapeIsRefused(TestDatabase db) throws Exception {
+        try (Harness h = new Harness(db); HttpClient http = HttpClient.newHttpClient()) {
+            String ws = h.api.base.replaceFirst("^http", "ws");
+            String session = h.api.openSession(10_000);
+            String path = "/locks/" + "p".repeat(dev.latchkey.client.NodePath.MAX_LENGTH - "/locks/".length());
+            String frame = "{\"id\":7,\"op\":\"acquire\",\"path\":\"" + path + "\",\"waitMs\":0}";
+            assertThat(frame.length()).isGreaterThan(512); // (SessionChannel.FRAME_BUFFER_BYTES)
+            CompletableFuture<String> answer = new CompletableFuture<>();
+            CompletableFuture<Integer> closed = new CompletableFuture<>();
+            WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create(ws + "/v1/sessions/" + session + "/channel"), new WebSocket.Listener() {
+                private final StringBuilder text = new StringBuilder();
+
+                @Override
+                public java.util.concurrent.CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                    text.append(data);
+                    if (last) {
+                        answer.complete(text.toString());
+                    }
+                    webSocket.request(1);
+                    return null;
+                }
+
+                @Override
+                public java.util.concurrent.CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                    closed.complete(statusCode);
+                    return null;
+                }
+            }).get(5, TimeUnit.SECONDS);
+            socket.sendText(frame, true).get(5, TimeUnit.SECONDS);
+            JsonNode ok = new com.fasterxml.jackson.databind.ObjectMapper().readTree(answer.get(10, TimeUnit.SECONDS));
+            assertThat(ok.path("id").asLong()).isEqualTo(7);
+            assertThat(ok.path("ok").path("path").asText()).isEqualTo(path);
+
+            socket.sendText("{\"id\":8,\"op\":\"release\",\"path\":\"/locks/a\\u0000b\"}", true).get(5, TimeUnit.SECONDS);
+            assertThat(closed.get(5, TimeUnit.SECONDS)).isEqualTo(4400);
+        }
+    }
+
     /** Starts {@code waiter}'s acquire of {@code path}, which another session holds, and returns once it is queued. */
     private static CompletableFuture<Lease> queue(Harness h, Session waiter, String path) {
         CompletableFuture<Lease> queued = CompletableFuture.supplyAsync(() -> waiter.acquire(path, Duration.ofSeconds(20)),
