@@ -155,6 +155,9 @@ public final class LockShootout {
         return cells;
     }
 
+    /** How long the HTTP floor's client waits for an answer before its cell fails. */
+    private static final Duration FLOOR_TIMEOUT = Duration.ofSeconds(30);
+
     static Cell measure(Contender contender, String mode, int clients, Duration duration) throws Exception {
         List<Contender.Client> handles = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
@@ -496,11 +499,12 @@ public final class LockShootout {
             public Client client(int index) {
                 return lock -> {
                     java.net.URI uri = java.net.URI.create(base + lock);
-                    while (http.send(java.net.http.HttpRequest.newBuilder(uri).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                    // (a time limit: once in a run, a request of this contender's was never answered, and its cell waited for ever)
+                    while (http.send(java.net.http.HttpRequest.newBuilder(uri).timeout(FLOOR_TIMEOUT).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
                             java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() != 200) {
                         Thread.onSpinWait(); // busy: retried at once, as ShedLock's
                     }
-                    int released = http.send(java.net.http.HttpRequest.newBuilder(uri).DELETE().build(),
+                    int released = http.send(java.net.http.HttpRequest.newBuilder(uri).timeout(FLOOR_TIMEOUT).DELETE().build(),
                             java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
                     if (released != 204) {
                         throw new IllegalStateException("release answered " + released);
