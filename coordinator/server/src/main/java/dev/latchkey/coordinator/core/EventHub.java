@@ -26,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * streams. One poller per coordinator reads the revision counter; on PostgreSQL a LISTEN
  * connection wakes it the moment another coordinator commits (writers NOTIFY in their
  * transaction); this coordinator's own commits wake it directly.
+ *
+ * <p>Other coordinators' events are read from the store only while something here needs them
+ * (an {@link #interest()}: a watcher, a lock waiter, a held keep-alive). With nothing waiting, a
+ * coordinator moves past other coordinators' commits without reading them: an idle coordinator
+ * beside a busy one costs the store no reads per commit. Whatever registers an interest needs
+ * only events committed after it did (a waiter's grant, a conflicting request after the hold
+ * began), and a watcher whose cursor is older than what memory holds reads the store.
  */
 public final class EventHub implements AutoCloseable {
 
@@ -39,6 +46,10 @@ public final class EventHub implements AutoCloseable {
     /** Held while events are handed out: by the poller, or by the writer offering its own commit. */
     private final ReentrantLock delivering = new ReentrantLock();
     private volatile long directDeliveries;
+    /** How many things on this coordinator wait for events now (see {@link #interest()}). */
+    private final java.util.concurrent.atomic.AtomicInteger interested = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong storeReads = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long passedOver;
     private final Condition changed = lock.newCondition();
     private final Object kick = new Object();
     private volatile long lastSeen;
@@ -92,6 +103,44 @@ public final class EventHub implements AutoCloseable {
 
     public void addListener(Consumer<List<Event>> l) {
         listeners.add(l);
+    }
+
+    /** Something's need for events, from {@link #interest()} until closed (once). */
+    public interface Interest extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Says that something on this coordinator waits for events (a watcher, a lock waiter, a held
+     * keep-alive) until the returned handle is closed: meanwhile every commit, this coordinator's
+     * or another's, reaches the listeners and memory. It needs to be in place only before whatever
+     * it waits for can commit (a waiter before its request is queued, a watcher before it reads):
+     * events committed before it may be passed over.
+     */
+    public Interest interest() {
+        interested.incrementAndGet();
+        var closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                interested.decrementAndGet();
+            }
+        };
+    }
+
+    /** How many things on this coordinator wait for events now (watchers, lock waiters, held keep-alives; a gauge). */
+    public int interested() {
+        return interested.get();
+    }
+
+    /** How many times the poller read events from the store (a gauge for tests and metrics). */
+    public long storeReads() {
+        return storeReads.get();
+    }
+
+    /** How many times this hub moved past other coordinators' commits without reading them, nothing here waiting for them. */
+    public long passedOver() {
+        return passedOver;
     }
 
     /** The newest revision this coordinator has delivered to its listeners. */
@@ -205,8 +254,14 @@ public final class EventHub implements AutoCloseable {
 
     private void deliverNewLocked() {
         long current = currentRevision();
+        // (asked after the counter was read: anything that registers later needs only later events)
+        if (interested.get() == 0) {
+            passOverLocked(current);
+            return;
+        }
         while (current > lastSeen) {
             long from = lastSeen;
+            storeReads.incrementAndGet();
             List<Event> batch = store.read(c -> store.dsl(c).select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED)
                     .from(EVENT).where(EVENT_REV.gt(from)).and(EVENT_REV.le(current)).orderBy(EVENT_REV).limit(2000)
                     .fetch(EventHub::toEvent));
@@ -226,6 +281,11 @@ public final class EventHub implements AutoCloseable {
             }
         }
         remember(batch); // (before lastSeen moves: readers trust memory up to lastSeen)
+        publish(upTo);
+    }
+
+    /** Moves lastSeen to {@code upTo} and wakes whoever waits for it to move. */
+    private void publish(long upTo) {
         lock.lock();
         try {
             lastSeen = upTo;
@@ -233,6 +293,38 @@ public final class EventHub implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * With nothing here waiting for events, moves past another coordinator's commit that ended at
+     * {@code rev} without reading it, on the LISTEN connection's thread; false when it cannot
+     * (something waits for events, or they are being delivered): then the poller reads them.
+     */
+    private boolean passOver(long rev) {
+        if (interested.get() > 0 || !delivering.tryLock()) {
+            return false;
+        }
+        try {
+            if (interested.get() > 0) {
+                return false;
+            }
+            passOverLocked(rev);
+            return true;
+        } finally {
+            delivering.unlock();
+        }
+    }
+
+    /** Moves lastSeen to {@code rev} without reading the events up to it; memory then covers nothing before {@code rev}. Under {@link #delivering}. */
+    private void passOverLocked(long rev) {
+        if (rev <= lastSeen) {
+            return;
+        }
+        coveredFrom = rev; // first: a watcher that reads memory meanwhile sees that it no longer reaches back, and reads the store
+        recent.clear();
+        recentCount = 0;
+        passedOver++;
+        publish(rev);
     }
 
     private void remember(List<Event> batch) {
@@ -316,8 +408,11 @@ public final class EventHub implements AutoCloseable {
                 listening = true;
                 while (running) {
                     org.postgresql.PGNotification[] notes = pg.getNotifications(1000);
-                    if (notes != null && notes.length > 0 && !ownCommitsOnly(notes)) {
-                        wake();
+                    if (notes != null && notes.length > 0) {
+                        long others = othersNewest(notes);
+                        if (others == UNKNOWN || (others > 0 && !passOver(others))) {
+                            wake();
+                        }
                     }
                 }
             } catch (Exception e) {
@@ -381,26 +476,31 @@ public final class EventHub implements AutoCloseable {
         return false;
     }
 
+    /** {@link #othersNewest}'s answer for a notification that names no revision (a probe). */
+    private static final long UNKNOWN = Long.MAX_VALUE;
+
     /**
-     * Whether every notification names a revision this coordinator's own writer has committed (the
-     * payload is the revision a commit ended at). The writer delivers its commits itself, or wakes
-     * the poller when it cannot (another coordinator's commit came first), so waking the poller for
-     * these would only cost a read that finds nothing new.
+     * The newest revision other coordinators' commits among these notifications ended at (the
+     * payload is the revision a commit ended at); 0 when every one names a revision this
+     * coordinator's own writer has committed, which the writer delivers itself, or wakes the poller
+     * for when it cannot (another coordinator's commit came first); {@link #UNKNOWN} when one names
+     * none.
      */
-    private boolean ownCommitsOnly(org.postgresql.PGNotification[] notes) {
+    private long othersNewest(org.postgresql.PGNotification[] notes) {
         long mine = store.lastCommittedRevision();
+        long newest = 0;
         for (org.postgresql.PGNotification n : notes) {
             long rev;
             try {
                 rev = Long.parseLong(n.getParameter());
             } catch (NumberFormatException e) {
-                return false;
+                return UNKNOWN;
             }
             if (rev > mine) {
-                return false;
+                newest = Math.max(newest, rev);
             }
         }
-        return true;
+        return newest;
     }
 
     private static void sleepQuietly(long millis) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.testing.Database;
 import dev.latchkey.testing.DatabaseTest;
 import dev.latchkey.testing.TestDatabase;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -280,6 +281,44 @@ class TwoCoordinatorsTest {
                 }
             }
             assertThat(logged).isEqualTo(grants.get()).isGreaterThan(20);
+        }
+    }
+
+    /**
+     * A coordinator that nothing waits on (no watcher, waiter or held keep-alive) moves past another
+     * coordinator's commits without reading them back (beside a busy coordinator on the same two
+     * cores, that read on every commit cost the busy one a quarter to a third of its lock rate), and
+     * a watcher that then asks from before them still gets every one, in order, and is woken by the
+     * next.
+     */
+    @DatabaseTest
+    void aCoordinatorThatNothingWaitsOnReadsNoneOfAnothersEvents(TestDatabase db) throws Exception {
+        try (SharedDatabase shared = new SharedDatabase(db); Harness one = shared.harness(); Harness two = shared.harness()) {
+            var idle = two.coordinator.events();
+            long from = one.coordinator.events().currentRevision();
+            long readsBefore = idle.storeReads();
+            long passedBefore = idle.passedOver();
+            List<String> written = new java.util.ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                written.add("/busy-" + i);
+                assertThat(one.api.put("/busy-" + i, "v").status()).isEqualTo(201);
+            }
+            long to = one.coordinator.events().currentRevision();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> idle.lastSeen() >= to);
+            assertThat(idle.storeReads() - readsBefore).as("event reads by the idle coordinator").isZero();
+            assertThat(idle.passedOver()).isGreaterThan(passedBefore);
+
+            JsonNode page = two.api.call("GET", "/v1/events?prefix=/&limit=1000&after=" + from, null).json();
+            assertThat(page.get("events").findValuesAsText("path").stream().filter(p -> p.startsWith("/busy-")).toList())
+                    .containsExactlyElementsOf(written);
+
+            CompletableFuture<JsonNode> watching = CompletableFuture.supplyAsync(
+                    () -> two.api.call("GET", "/v1/events?prefix=/&waitMs=10000&after=" + to, null).json());
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> two.api.call("GET", "/metrics", null).body().contains("latchkey_event_interest 1.0"));
+            assertThat(one.api.put("/busy-last", "v").status()).isEqualTo(201);
+            assertThat(watching.get(10, java.util.concurrent.TimeUnit.SECONDS).get("events").findValuesAsText("path"))
+                    .containsExactly("/busy-last", "/"); // (the node, then its parent's child-changed event)
         }
     }
 
