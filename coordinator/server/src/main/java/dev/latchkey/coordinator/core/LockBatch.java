@@ -144,6 +144,34 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
     }
 
     /**
+     * A first request, with a wait ahead of it and no content to write, on a lock that memory says
+     * another session holds in a way it conflicts with (or with a queue already): it will be queued,
+     * and its caller waits for a grant, not for this batch.
+     */
+    @Override
+    public boolean mayLinger(Object remembered, Command command) {
+        if (!(remembered instanceof Memory memory) || !(command instanceof Acquire a) || a.waiterId() >= 0 || a.contentOnGrant() != null
+                || a.remainingMs() < LINGER_MIN_WAIT_MS) {
+            return false;
+        }
+        PathState p = memory.paths.get(a.path());
+        if (p == null || p.holders.isEmpty()) {
+            return false;
+        }
+        boolean conflicts = a.mode() == Grant.Mode.EXCLUSIVE || !p.waiters.isEmpty();
+        for (Holder h : p.holders) {
+            if (h.session().equals(a.session())) {
+                return false;
+            }
+            conflicts |= h.mode() == Grant.Mode.EXCLUSIVE;
+        }
+        return conflicts;
+    }
+
+    /** A request that may wait less than this is answered without lingering (it would spend a share of its wait). */
+    private static final long LINGER_MIN_WAIT_MS = 100;
+
+    /**
      * What the writer remembers of lock rows after its last commit: each path's node, holders and
      * waiters as that commit left them, and the leases it read (a lease it remembers is at most the
      * lease in the store: keep-alives only extend them). The store empties it whenever that may no

@@ -259,7 +259,28 @@ public final class Store implements AutoCloseable {
         default Object[] applyFromMemory(WriteTx tx, List<C> commands) {
             return null;
         }
+
+        /**
+         * Whether this command, by what {@code memory} (this kind's entry in {@link WriteTx#memory},
+         * as the writer's last commit left it) says, will only be queued behind others, so that no
+         * caller waits for its answer: a lock request on a held lock, whose caller waits for a grant
+         * later. The writer holds a batch of nothing but such commands for a moment
+         * ({@link #LINGER_NANOS}), so that the release that will hand the lock on commits with them
+         * instead of behind them. Called on the writer's thread; a wrong guess only delays an answer.
+         */
+        default boolean mayLinger(Object memory, C command) {
+            return false;
+        }
     }
+
+    /**
+     * How long the writer holds a batch of nothing but commands that will only be queued ({@link
+     * CommandKind#mayLinger}), waiting for one that is not: anything else that arrives meanwhile
+     * ends the wait at once. On a hot lock the holder's release then commits in the same transaction
+     * as the previous holder's next request, instead of waiting for that request's commit.
+     * {@code -Dlatchkey.store.linger.us} (microseconds; 0: off).
+     */
+    static final long LINGER_NANOS = java.util.concurrent.TimeUnit.MICROSECONDS.toNanos(Long.getLong("latchkey.store.linger.us", 1_000));
 
     /** Runs a command with the others of its kind in the next batch; returns its result once committed. */
     public <C, T> T command(CommandKind<C> kind, C command) {
@@ -327,6 +348,7 @@ public final class Store implements AutoCloseable {
                 }
                 batch.add(first);
                 writes.drainTo(batch, 255);
+                linger(batch);
                 runBatch(batch);
             } catch (InterruptedException e) {
                 break;
@@ -340,6 +362,38 @@ public final class Store implements AutoCloseable {
         List<PendingWrite<?>> left = new java.util.ArrayList<>();
         writes.drainTo(left);
         left.forEach(p -> p.result().completeExceptionally(new StoreUnavailableException("the store is closed", null)));
+    }
+
+    /** While the batch holds nothing but commands that will only be queued, waits up to {@link #LINGER_NANOS} for one that is not. */
+    private void linger(List<PendingWrite<?>> batch) throws InterruptedException {
+        if (LINGER_NANOS <= 0 || memoryStamp < 0) {
+            return; // (without the writer's memory there is nothing to tell a queued request by)
+        }
+        long deadline = System.nanoTime() + LINGER_NANOS;
+        int checked = 0;
+        while (batch.size() < 256) {
+            for (; checked < batch.size(); checked++) {
+                PendingWrite<?> p = batch.get(checked);
+                if (p.kind() == null || !p.kind().mayLinger(memory.get(p.kind()), p.command())) {
+                    return;
+                }
+            }
+            long left = deadline - System.nanoTime();
+            PendingWrite<?> next = left > 0 ? writes.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS) : null;
+            if (next == null) {
+                return;
+            }
+            batch.add(next);
+            writes.drainTo(batch, 256 - batch.size());
+            lingered++;
+        }
+    }
+
+    /** How many commands joined a batch while the writer held it (a gauge for tests and the benchmark). */
+    private volatile long lingered;
+
+    public long lingered() {
+        return lingered;
     }
 
     private final java.util.concurrent.atomic.AtomicLong batchRetries = new java.util.concurrent.atomic.AtomicLong();
