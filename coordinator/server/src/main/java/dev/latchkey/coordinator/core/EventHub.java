@@ -46,6 +46,102 @@ public final class EventHub implements AutoCloseable {
     /** Held while events are handed out: by the poller, or by the writer offering its own commit. */
     private final ReentrantLock delivering = new ReentrantLock();
     private volatile long directDeliveries;
+    /*
+     * This coordinator's listener row (PostgreSQL with LISTEN): while it is there, other coordinators'
+     * commits NOTIFY (WriteTx#NOTIFY_SQL); without one anywhere, no commit does, and no LISTEN
+     * connection wakes for nothing. It is written, through this coordinator's writer (so under the
+     * revision counter's lock), before the first interest returns: every commit whose wake-up is
+     * evaluated after that sees it, and whatever the interest waits for commits after it. It runs out
+     * LISTENER_TTL_MS after its last refresh (a coordinator that died leaves nothing behind for long),
+     * and is removed after IDLE_NANOS with no interest.
+     */
+    private final boolean publishing;
+    private final String listenerName = Store.LISTENER_PREFIX + java.util.UUID.randomUUID().toString().replace("-", "");
+    private final Object publication = new Object();
+    private volatile boolean published;
+    private volatile long publishedNanos;
+    private volatile long lastInterest = System.nanoTime();
+    static final long LISTENER_TTL_MS = 30_000;
+    private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    /** Writes the listener row if it is not there; a failure leaves it for the next try (the timed poll still runs). */
+    private void publish() {
+        synchronized (publication) {
+            if (published) {
+                return;
+            }
+            try {
+                writeListenerRow();
+                published = true;
+            } catch (RuntimeException e) {
+                LOG.warn("could not say that this coordinator listens ({}); other coordinators' commits reach it by the timed poll meanwhile",
+                        e.getMessage());
+            }
+        }
+    }
+
+    private void writeListenerRow() {
+        store.write("listener", tx -> {
+            tx.keepsRemembered(); // (a cell other than the counter: no writer's memory of lock rows changes)
+            long until = tx.now() + LISTENER_TTL_MS;
+            return tx.dsl().insertInto(CELL).columns(CELL_NAME, CELL_VALUE).values(listenerName, until).onConflict(CELL_NAME).doUpdate()
+                    .set(CELL_VALUE, until).execute();
+        });
+        publishedNanos = System.nanoTime();
+    }
+
+    /** On the poller's thread: publishes when asked from the writer's thread, refreshes, and removes the row once idle. */
+    private void maintainListenerRow() {
+        if (!publishing) {
+            return;
+        }
+        if (!published) {
+            if (interested.get() > 0) {
+                publish();
+            }
+            return;
+        }
+        if (interested.get() == 0 && System.nanoTime() - lastInterest > IDLE_NANOS) {
+            unpublishIfIdle();
+        } else if (System.nanoTime() - publishedNanos > REFRESH_NANOS) {
+            synchronized (publication) {
+                try {
+                    writeListenerRow();
+                } catch (RuntimeException e) {
+                    LOG.warn("could not refresh this coordinator's listener row: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void unpublishIfIdle() {
+        synchronized (publication) {
+            published = false; // first: an interest that read it true went up before the check below, which then sees it
+            if (interested.get() > 0) {
+                published = true;
+                return;
+            }
+            removeListenerRow();
+        }
+    }
+
+    private void removeListenerRow() {
+        try {
+            store.write("listener", tx -> {
+                tx.keepsRemembered();
+                return tx.dsl().deleteFrom(CELL).where(CELL_NAME.eq(listenerName)).execute();
+            });
+        } catch (RuntimeException e) {
+            LOG.debug("could not remove this coordinator's listener row (it runs out by itself): {}", e.getMessage());
+        }
+    }
+
+    /** Whether this coordinator's listener row is in place (a gauge for tests). */
+    public boolean listenerPublished() {
+        return published;
+    }
+
     /** How many things on this coordinator wait for events now (see {@link #interest()}). */
     private final java.util.concurrent.atomic.AtomicInteger interested = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong storeReads = new java.util.concurrent.atomic.AtomicLong();
@@ -86,8 +182,10 @@ public final class EventHub implements AutoCloseable {
         this.recentCapacity = Math.max(0, recentCapacity);
         this.lastSeen = currentRevision();
         this.coveredFrom = lastSeen;
-        this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
         boolean listen = store.kind() == DatabaseKind.POSTGRES && jdbcUrl != null;
+        this.publishing = listen;
+        store.ownListener(listenerName);
+        this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
         if (store.kind() == DatabaseKind.POSTGRES) {
             if (listen) {
                 LOG.info("other coordinators' commits: LISTEN on {}, and a poll every {} ms as a backstop", redacted(jdbcUrl), LISTENING_POLL_MS);
@@ -120,9 +218,18 @@ public final class EventHub implements AutoCloseable {
      */
     public Interest interest() {
         interested.incrementAndGet();
+        lastInterest = System.nanoTime();
+        if (publishing && !published) { // (read after the count went up: see unpublishIfIdle)
+            if (store.onWriterThread()) {
+                wake(); // (the writer cannot wait for a write of its own: the poller publishes)
+            } else {
+                publish();
+            }
+        }
         var closed = new java.util.concurrent.atomic.AtomicBoolean();
         return () -> {
             if (closed.compareAndSet(false, true)) {
+                lastInterest = System.nanoTime(); // (the row goes IDLE_NANOS after the last interest ended)
                 interested.decrementAndGet();
             }
         };
@@ -190,6 +297,7 @@ public final class EventHub implements AutoCloseable {
                     return;
                 }
                 deliverNew();
+                maintainListenerRow();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -255,7 +363,7 @@ public final class EventHub implements AutoCloseable {
     private void deliverNewLocked() {
         long current = currentRevision();
         // (asked after the counter was read: anything that registers later needs only later events)
-        if (interested.get() == 0) {
+        if (interested.get() == 0 && ownCommitsDelivered()) {
             passOverLocked(current);
             return;
         }
@@ -305,7 +413,7 @@ public final class EventHub implements AutoCloseable {
             return false;
         }
         try {
-            if (interested.get() > 0) {
+            if (interested.get() > 0 || !ownCommitsDelivered()) {
                 return false;
             }
             passOverLocked(rev);
@@ -313,6 +421,16 @@ public final class EventHub implements AutoCloseable {
         } finally {
             delivering.unlock();
         }
+    }
+
+    /**
+     * Whether every commit of this coordinator's own writer has been delivered: only then may the hub
+     * move past unread events (they are other coordinators'). Its own commits reach memory without a
+     * store read (offerCommitted), and a watcher that comes later is served them from there; the
+     * poller, reading the counter a moment before the writer offers a commit, must not drop them.
+     */
+    private boolean ownCommitsDelivered() {
+        return lastSeen >= store.lastCommittedRevision();
     }
 
     /** Moves lastSeen to {@code rev} without reading the events up to it; memory then covers nothing before {@code rev}. Under {@link #delivering}. */
@@ -513,6 +631,12 @@ public final class EventHub implements AutoCloseable {
 
     @Override
     public void close() {
+        if (published) {
+            synchronized (publication) {
+                published = false;
+                removeListenerRow();
+            }
+        }
         running = false;
         wake();
         poller.interrupt();

@@ -203,6 +203,21 @@ public final class Store implements AutoCloseable {
     }
 
     /** Called after every writing transaction commits, with the events it appended. */
+    private volatile String ownListener = "";
+
+    /** The start of the name of a coordinator's listener row in {@code lk_cell} (see {@link WriteTx#NOTIFY_SQL}). */
+    public static final String LISTENER_PREFIX = "listener:";
+
+    /** Whether the calling thread is this store's writer (which must not wait for a write of its own). */
+    public boolean onWriterThread() {
+        return Thread.currentThread() == writer;
+    }
+
+    /** The name of this coordinator's listener row (see {@link WriteTx#NOTIFY_SQL}): its commits do not wake it. */
+    public void ownListener(String name) {
+        this.ownListener = name;
+    }
+
     public void onCommit(Consumer<List<Event>> listener) {
         this.onCommit = listener;
     }
@@ -488,6 +503,7 @@ public final class Store implements AutoCloseable {
         List<Event> events;
         Connection c = writerConnection();
         WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs, remembering() ? memory : null);
+        tx.ownListener = ownListener;
         tx.rememberedStamp(memoryStamp); // (its head empties the memory if another writer committed since)
         boolean worksKept = true; // (every operation that is not a command said it changed nothing remembered)
         boolean commandsRan = false;
@@ -695,6 +711,7 @@ public final class Store implements AutoCloseable {
         long now = Math.max(lastNow, clockMillis + (at - clockNanos) / 1_000_000 - 1);
         Connection c = writerConnection;
         WriteTx tx = WriteTx.fromMemory(c, dsl(c), kind, outageThresholdMs, memory, memoryRevision, memoryStamp, now);
+        tx.ownListener = ownListener;
         Object[] outcomes;
         try {
             outcomes = commandKind.applyFromMemory(tx, commands);

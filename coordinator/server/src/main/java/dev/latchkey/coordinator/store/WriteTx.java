@@ -372,6 +372,20 @@ public final class WriteTx {
      * commit. On MariaDB and MySQL they go in one round trip and the caller commits; on H2 one
      * statement at a time.
      */
+    /**
+     * The commit's wake-up for other coordinators (PostgreSQL), sent only while one of them has said
+     * that something on it waits for events (a {@code listener:} row in {@code lk_cell} whose time has
+     * not run out, not this coordinator's own): a coordinator alone on its store, or beside idle
+     * ones, sends none, and no LISTEN connection wakes for it. Evaluated inside the commit, after the
+     * counter's row lock: a listener row committed before that lock was taken is seen (see EventHub).
+     * Binds the revision and this coordinator's own listener name.
+     */
+    static final String NOTIFY_SQL = "SELECT pg_notify('latchkey_events', ?) WHERE EXISTS (SELECT 1 FROM \"lk_cell\" WHERE \"name\" LIKE '"
+            + Store.LISTENER_PREFIX + "%' AND \"name\" <> ? AND \"value\" > " + DatabaseKind.POSTGRES.nowMillisExpression() + ")";
+
+    /** This coordinator's listener row's name (never sent to itself); set by the store. */
+    String ownListener = "";
+
     void flush() throws SQLException {
         flushing = true;
         long revision = base + events.size();
@@ -390,18 +404,22 @@ public final class WriteTx {
                 if (!events.isEmpty()) {
                     // (the counter is written: one update of its row per transaction)
                     defer(eventInsert(), (s, from) -> bindEvents(s, from));
-                    defer("SELECT pg_notify('latchkey_events', ?)", (s, from) -> {
+                    defer(NOTIFY_SQL, (s, from) -> {
                         s.setString(from, Long.toString(revision));
-                        return from + 1;
+                        s.setString(from + 1, ownListener);
+                        return from + 2;
                     });
                 }
             } else if (!events.isEmpty()) {
                 // the events, the counter and the wake-up in one statement; NOTIFY is delivered at commit
-                // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
-                defer("WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + eventInsert()
-                        + ") UPDATE \"lk_cell\" SET \"value\" = ?" + stampSet + " FROM n WHERE \"name\" = 'revision'", (s, from) -> {
+                // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion;
+                // the count makes the wake-up's, which may return no row, run too)
+                defer("WITH n AS (" + NOTIFY_SQL + "), e AS (" + eventInsert()
+                        + ") UPDATE \"lk_cell\" SET \"value\" = ?" + stampSet + " WHERE \"name\" = 'revision' AND (SELECT count(*) FROM n) >= 0",
+                        (s, from) -> {
                             s.setString(from, Long.toString(revision));
-                            int i = bindEvents(s, from + 1);
+                            s.setString(from + 1, ownListener);
+                            int i = bindEvents(s, from + 2);
                             s.setLong(i, revision);
                             return i + 1;
                         });
