@@ -36,10 +36,12 @@ import org.apache.curator.retry.ExponentialBackoffRetry;
  * own process, see {@link Peers}),
  * ShedLock's JDBC provider on the same PostgreSQL, the least any HTTP lock service with a durable write
  * per operation can do ({@link #httpFloor}), and raw pg_advisory_lock/unlock (the floor of all).
- * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients.
+ * Distinct locks (one per client) and one hot lock, at 1, 8 and 32 clients. {@code -Dstandby=N} starts
+ * N more coordinators on the Latchkey contenders' store, each in a JVM of its own, that serve nobody
+ * through the whole run (what a standby coordinator costs the busy one).
  *
- * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] [-Dwarmup=seconds, default 30] -cp bench/target/latchkey-bench.jar
- *     dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
+ * <pre>java [-Dcontenders=latchkey,curator] [-Dlocks=distinct,hot] [-Dclients=1,8,32] [-Dwarmup=seconds, default 30] [-Dstandby=0]
+ *     -cp bench/target/latchkey-bench.jar dev.latchkey.bench.LockShootout [seconds per cell] [chart.svg]</pre>
  */
 public final class LockShootout {
 
@@ -101,7 +103,8 @@ public final class LockShootout {
     public static List<Cell> run(Duration perCell, int[] clientCounts) throws Exception {
         List<Cell> cells = new ArrayList<>();
         // durable commits for every contender: the coordinator's store, ShedLock's table and ZooKeeper's log all sync
-        try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40, true)) {
+        try (BenchDatabase db = BenchDatabase.create(); HikariDataSource pool = db.pool(40, true);
+                Standby standby = Standby.start(Integer.getInteger("standby", 0), db)) {
             String only = System.getProperty("contenders", "latchkey,curator,etcd,redisson-always,redisson-everysec,shedlock,http-floor,pg-advisory");
             List<Contender> contenders = new ArrayList<>();
             for (String name : only.split(",")) {
@@ -153,6 +156,25 @@ public final class LockShootout {
             }
         }
         return cells;
+    }
+
+    /** Coordinators on the store that serve nobody (-Dstandby=N), each in a JVM of its own, stopped with the run. */
+    private record Standby(List<Peers.Peer> coordinators) implements AutoCloseable {
+        static Standby start(int count, BenchDatabase db) throws Exception {
+            List<Peers.Peer> started = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                started.add(Peers.coordinator(db.url(), db.user(), db.password()));
+            }
+            if (count > 0) {
+                System.err.println(count + " standby coordinator(s) on the store, serving nobody");
+            }
+            return new Standby(started);
+        }
+
+        @Override
+        public void close() {
+            coordinators.forEach(Peers.Peer::close);
+        }
     }
 
     /** How long the HTTP floor's client waits for an answer before its cell fails. */
@@ -297,9 +319,11 @@ public final class LockShootout {
             }
 
             Store.BatchStats last = coordinator.store().batchStats();
+            long lingeredBefore = coordinator.store().lingered();
 
             public void beforeCell() {
                 last = coordinator.store().batchStats();
+                lingeredBefore = coordinator.store().lingered();
             }
 
             /** The writer over the cell (and the one round of each client before it): batches, their size, where their time went. */
@@ -312,9 +336,10 @@ public final class LockShootout {
                 double per = d.batches() * 1e6; // (nanoseconds per batch, in ms)
                 return String.format(java.util.Locale.ROOT,
                         "writer: %,d batches, %.1f operations each, %.0f %% from memory (%,d stale); per batch %.3f ms head and first read,"
-                                + " %.3f ms writes and commit, %.3f ms in all; busy %.0f %% of the cell",
+                                + " %.3f ms writes and commit, %.3f ms in all; busy %.0f %% of the cell; %,d arrivals joined a held batch",
                         d.batches(), (double) d.operations() / d.batches(), 100.0 * d.fromMemory() / d.batches(), d.staleMemory(),
-                        d.headNanos() / per, d.commitNanos() / per, d.totalNanos() / per, 100 * d.totalNanos() / 1e9 / seconds);
+                        d.headNanos() / per, d.commitNanos() / per, d.totalNanos() / per, 100 * d.totalNanos() / 1e9 / seconds,
+                        coordinator.store().lingered() - lingeredBefore);
             }
 
             public void close() {
