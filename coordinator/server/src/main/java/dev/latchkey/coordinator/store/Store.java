@@ -202,7 +202,6 @@ public final class Store implements AutoCloseable {
         return outageThresholdMs;
     }
 
-    /** Called after every writing transaction commits, with the events it appended. */
     private volatile String ownListener = "";
 
     /** The start of the name of a coordinator's listener row in {@code lk_cell} (see {@link WriteTx#NOTIFY_SQL}). */
@@ -218,6 +217,7 @@ public final class Store implements AutoCloseable {
         this.ownListener = name;
     }
 
+    /** Called after every writing transaction commits, with the events it appended. */
     public void onCommit(Consumer<List<Event>> listener) {
         this.onCommit = listener;
     }

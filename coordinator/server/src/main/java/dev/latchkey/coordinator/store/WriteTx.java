@@ -364,15 +364,6 @@ public final class WriteTx {
             + " RETURNING 1 / CASE WHEN \"stamp\" = ? AND " + DatabaseKind.POSTGRES.nowMillisExpression() + " BETWEEN ? AND ? THEN 1 ELSE 0 END";
 
     /**
-     * Writes what was deferred, then the events, the counter and, on PostgreSQL, the write stamp (one
-     * more for every committed writing transaction, events or not, so that a writer can tell whether
-     * anyone else wrote since its own last commit): one statement each, whatever the batch's size. On PostgreSQL
-     * they go in one round trip together with the NOTIFY and the COMMIT itself (after the guard, when
-     * the batch was decided from memory); the caller's {@code commit()} then finds nothing left to
-     * commit. On MariaDB and MySQL they go in one round trip and the caller commits; on H2 one
-     * statement at a time.
-     */
-    /**
      * The commit's wake-up for other coordinators (PostgreSQL), sent only while one of them has said
      * that something on it waits for events (a {@code listener:} row in {@code lk_cell} whose time has
      * not run out, not this coordinator's own): a coordinator alone on its store, or beside idle
@@ -386,6 +377,15 @@ public final class WriteTx {
     /** This coordinator's listener row's name (never sent to itself); set by the store. */
     String ownListener = "";
 
+    /**
+     * Writes what was deferred, then the events, the counter and, on PostgreSQL, the write stamp (one
+     * more for every committed writing transaction, events or not, so that a writer can tell whether
+     * anyone else wrote since its own last commit): one statement each, whatever the batch's size. On PostgreSQL
+     * they go in one round trip together with the NOTIFY and the COMMIT itself (after the guard, when
+     * the batch was decided from memory); the caller's {@code commit()} then finds nothing left to
+     * commit. On MariaDB and MySQL they go in one round trip and the caller commits; on H2 one
+     * statement at a time.
+     */
     void flush() throws SQLException {
         flushing = true;
         long revision = base + events.size();
