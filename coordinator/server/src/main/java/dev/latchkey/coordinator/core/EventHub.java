@@ -428,9 +428,12 @@ public final class EventHub implements AutoCloseable {
      * move past unread events (they are other coordinators'). Its own commits reach memory without a
      * store read (offerCommitted), and a watcher that comes later is served them from there; the
      * poller, reading the counter a moment before the writer offers a commit, must not drop them.
+     * Asked after the counter was read: a revision of this writer's that the read saw was committed
+     * inside a batch that either still runs or has been offered.
      */
     private boolean ownCommitsDelivered() {
-        return lastSeen >= store.lastCommittedRevision();
+        // (a batch in flight may have committed already, before lastCommittedRevision says so)
+        return !store.writing() && lastSeen >= store.lastCommittedRevision();
     }
 
     /** Moves lastSeen to {@code rev} without reading the events up to it; memory then covers nothing before {@code rev}. Under {@link #delivering}. */

@@ -364,7 +364,12 @@ public final class Store implements AutoCloseable {
                 batch.add(first);
                 writes.drainTo(batch, 255);
                 linger(batch);
-                runBatch(batch);
+                writing = true;
+                try {
+                    runBatch(batch);
+                } finally {
+                    writing = false; // (after the batch's events were offered to the commit listener)
+                }
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException | Error e) {
@@ -402,6 +407,17 @@ public final class Store implements AutoCloseable {
             writes.drainTo(batch, 256 - batch.size());
             lingered++;
         }
+    }
+
+    private volatile boolean writing;
+
+    /**
+     * Whether the writer is running a batch: from before its transaction can commit until its events
+     * were handed to the commit listener. A reader that saw a revision in the store and then finds this
+     * false and {@link #lastCommittedRevision()} below it knows that revision is not this writer's.
+     */
+    public boolean writing() {
+        return writing;
     }
 
     /** How many commands joined a batch while the writer held it (a gauge for tests and the benchmark). */
