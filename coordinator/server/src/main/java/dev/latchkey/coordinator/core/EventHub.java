@@ -26,13 +26,6 @@ import org.slf4j.LoggerFactory;
  * streams. One poller per coordinator reads the revision counter; on PostgreSQL a LISTEN
  * connection wakes it the moment another coordinator commits (writers NOTIFY in their
  * transaction); this coordinator's own commits wake it directly.
- *
- * <p>Other coordinators' events are read from the store only while something here needs them
- * (an {@link #interest()}: a watcher, a lock waiter, a held keep-alive). With nothing waiting, a
- * coordinator moves past other coordinators' commits without reading them: an idle coordinator
- * beside a busy one costs the store no reads per commit. Whatever registers an interest needs
- * only events committed after it did (a waiter's grant, a conflicting request after the hold
- * began), and a watcher whose cursor is older than what memory holds reads the store.
  */
 public final class EventHub implements AutoCloseable {
 
@@ -46,106 +39,6 @@ public final class EventHub implements AutoCloseable {
     /** Held while events are handed out: by the poller, or by the writer offering its own commit. */
     private final ReentrantLock delivering = new ReentrantLock();
     private volatile long directDeliveries;
-    /*
-     * This coordinator's listener row (PostgreSQL with LISTEN): while it is there, other coordinators'
-     * commits NOTIFY (WriteTx#NOTIFY_SQL); without one anywhere, no commit does, and no LISTEN
-     * connection wakes for nothing. It is written, through this coordinator's writer (so under the
-     * revision counter's lock), before the first interest returns: every commit whose wake-up is
-     * evaluated after that sees it, and whatever the interest waits for commits after it. It runs out
-     * LISTENER_TTL_MS after its last refresh (a coordinator that died leaves nothing behind for long),
-     * and is removed after IDLE_NANOS with no interest.
-     */
-    private final boolean publishing;
-    private final String listenerName = Store.LISTENER_PREFIX + java.util.UUID.randomUUID().toString().replace("-", "");
-    private final Object publication = new Object();
-    private volatile boolean published;
-    private volatile long publishedNanos;
-    private volatile long lastInterest = System.nanoTime();
-    static final long LISTENER_TTL_MS = 30_000;
-    private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
-    private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
-
-    /** Writes the listener row if it is not there; a failure leaves it for the next try (the timed poll still runs). */
-    private void publish() {
-        synchronized (publication) {
-            if (published) {
-                return;
-            }
-            try {
-                writeListenerRow();
-                published = true;
-            } catch (RuntimeException e) {
-                LOG.warn("could not say that this coordinator listens ({}); other coordinators' commits reach it by the timed poll meanwhile",
-                        e.getMessage());
-            }
-        }
-    }
-
-    private void writeListenerRow() {
-        store.write("listener", tx -> {
-            tx.keepsRemembered(); // (a cell other than the counter: no writer's memory of lock rows changes)
-            long until = tx.now() + LISTENER_TTL_MS;
-            return tx.dsl().insertInto(CELL).columns(CELL_NAME, CELL_VALUE).values(listenerName, until).onConflict(CELL_NAME).doUpdate()
-                    .set(CELL_VALUE, until).execute();
-        });
-        publishedNanos = System.nanoTime();
-    }
-
-    /** On the poller's thread: publishes when asked from the writer's thread, refreshes, and removes the row once idle. */
-    private void maintainListenerRow() {
-        if (!publishing) {
-            return;
-        }
-        if (!published) {
-            if (interested.get() > 0) {
-                publish();
-            }
-            return;
-        }
-        if (interested.get() == 0 && System.nanoTime() - lastInterest > IDLE_NANOS) {
-            unpublishIfIdle();
-        } else if (System.nanoTime() - publishedNanos > REFRESH_NANOS) {
-            synchronized (publication) {
-                try {
-                    writeListenerRow();
-                } catch (RuntimeException e) {
-                    LOG.warn("could not refresh this coordinator's listener row: {}", e.getMessage());
-                }
-            }
-        }
-    }
-
-    private void unpublishIfIdle() {
-        synchronized (publication) {
-            published = false; // first: an interest that read it true went up before the check below, which then sees it
-            if (interested.get() > 0) {
-                published = true;
-                return;
-            }
-            removeListenerRow();
-        }
-    }
-
-    private void removeListenerRow() {
-        try {
-            store.write("listener", tx -> {
-                tx.keepsRemembered();
-                return tx.dsl().deleteFrom(CELL).where(CELL_NAME.eq(listenerName)).execute();
-            });
-        } catch (RuntimeException e) {
-            LOG.debug("could not remove this coordinator's listener row (it runs out by itself): {}", e.getMessage());
-        }
-    }
-
-    /** Whether this coordinator's listener row is in place (a gauge for tests). */
-    public boolean listenerPublished() {
-        return published;
-    }
-
-    /** How many things on this coordinator wait for events now (see {@link #interest()}). */
-    private final java.util.concurrent.atomic.AtomicInteger interested = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.atomic.AtomicLong storeReads = new java.util.concurrent.atomic.AtomicLong();
-    private volatile long passedOver;
     private final Condition changed = lock.newCondition();
     private final Object kick = new Object();
     private volatile long lastSeen;
@@ -182,10 +75,8 @@ public final class EventHub implements AutoCloseable {
         this.recentCapacity = Math.max(0, recentCapacity);
         this.lastSeen = currentRevision();
         this.coveredFrom = lastSeen;
-        boolean listen = store.kind() == DatabaseKind.POSTGRES && jdbcUrl != null;
-        this.publishing = listen;
-        store.ownListener(listenerName);
         this.poller = Thread.ofPlatform().name("latchkey-event-poller").daemon().start(this::pollLoop);
+        boolean listen = store.kind() == DatabaseKind.POSTGRES && jdbcUrl != null;
         if (store.kind() == DatabaseKind.POSTGRES) {
             if (listen) {
                 LOG.info("other coordinators' commits: LISTEN on {}, and a poll every {} ms as a backstop", redacted(jdbcUrl), LISTENING_POLL_MS);
@@ -201,53 +92,6 @@ public final class EventHub implements AutoCloseable {
 
     public void addListener(Consumer<List<Event>> l) {
         listeners.add(l);
-    }
-
-    /** Something's need for events, from {@link #interest()} until closed (once). */
-    public interface Interest extends AutoCloseable {
-        @Override
-        void close();
-    }
-
-    /**
-     * Says that something on this coordinator waits for events (a watcher, a lock waiter, a held
-     * keep-alive) until the returned handle is closed: meanwhile every commit, this coordinator's
-     * or another's, reaches the listeners and memory. It needs to be in place only before whatever
-     * it waits for can commit (a waiter before its request is queued, a watcher before it reads):
-     * events committed before it may be passed over.
-     */
-    public Interest interest() {
-        interested.incrementAndGet();
-        lastInterest = System.nanoTime();
-        if (publishing && !published) { // (read after the count went up: see unpublishIfIdle)
-            if (store.onWriterThread()) {
-                wake(); // (the writer cannot wait for a write of its own: the poller publishes)
-            } else {
-                publish();
-            }
-        }
-        var closed = new java.util.concurrent.atomic.AtomicBoolean();
-        return () -> {
-            if (closed.compareAndSet(false, true)) {
-                lastInterest = System.nanoTime(); // (the row goes IDLE_NANOS after the last interest ended)
-                interested.decrementAndGet();
-            }
-        };
-    }
-
-    /** How many things on this coordinator wait for events now (watchers, lock waiters, held keep-alives; a gauge). */
-    public int interested() {
-        return interested.get();
-    }
-
-    /** How many times the poller read events from the store (a gauge for tests and metrics). */
-    public long storeReads() {
-        return storeReads.get();
-    }
-
-    /** How many times this hub moved past other coordinators' commits without reading them, nothing here waiting for them. */
-    public long passedOver() {
-        return passedOver;
     }
 
     /** The newest revision this coordinator has delivered to its listeners. */
@@ -297,7 +141,6 @@ public final class EventHub implements AutoCloseable {
                     return;
                 }
                 deliverNew();
-                maintainListenerRow();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -362,14 +205,8 @@ public final class EventHub implements AutoCloseable {
 
     private void deliverNewLocked() {
         long current = currentRevision();
-        // (asked after the counter was read: anything that registers later needs only later events)
-        if (interested.get() == 0 && ownCommitsDelivered()) {
-            passOverLocked(current);
-            return;
-        }
         while (current > lastSeen) {
             long from = lastSeen;
-            storeReads.incrementAndGet();
             List<Event> batch = store.read(c -> store.dsl(c).select(EVENT_REV, EVENT_PATH, EVENT_KIND, EVENT_DETAIL, EVENT_SESSION, EVENT_CREATED)
                     .from(EVENT).where(EVENT_REV.gt(from)).and(EVENT_REV.le(current)).orderBy(EVENT_REV).limit(2000)
                     .fetch(EventHub::toEvent));
@@ -389,11 +226,6 @@ public final class EventHub implements AutoCloseable {
             }
         }
         remember(batch); // (before lastSeen moves: readers trust memory up to lastSeen)
-        publish(upTo);
-    }
-
-    /** Moves lastSeen to {@code upTo} and wakes whoever waits for it to move. */
-    private void publish(long upTo) {
         lock.lock();
         try {
             lastSeen = upTo;
@@ -401,51 +233,6 @@ public final class EventHub implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-    }
-
-    /**
-     * With nothing here waiting for events, moves past another coordinator's commit that ended at
-     * {@code rev} without reading it, on the LISTEN connection's thread; false when it cannot
-     * (something waits for events, or they are being delivered): then the poller reads them.
-     */
-    private boolean passOver(long rev) {
-        if (interested.get() > 0 || !delivering.tryLock()) {
-            return false;
-        }
-        try {
-            if (interested.get() > 0 || !ownCommitsDelivered()) {
-                return false;
-            }
-            passOverLocked(rev);
-            return true;
-        } finally {
-            delivering.unlock();
-        }
-    }
-
-    /**
-     * Whether every commit of this coordinator's own writer has been delivered: only then may the hub
-     * move past unread events (they are other coordinators'). Its own commits reach memory without a
-     * store read (offerCommitted), and a watcher that comes later is served them from there; the
-     * poller, reading the counter a moment before the writer offers a commit, must not drop them.
-     * Asked after the counter was read: a revision of this writer's that the read saw was committed
-     * inside a batch that either still runs or has been offered.
-     */
-    private boolean ownCommitsDelivered() {
-        // (a batch in flight may have committed already, before lastCommittedRevision says so)
-        return !store.writing() && lastSeen >= store.lastCommittedRevision();
-    }
-
-    /** Moves lastSeen to {@code rev} without reading the events up to it; memory then covers nothing before {@code rev}. Under {@link #delivering}. */
-    private void passOverLocked(long rev) {
-        if (rev <= lastSeen) {
-            return;
-        }
-        coveredFrom = rev; // first: a watcher that reads memory meanwhile sees that it no longer reaches back, and reads the store
-        recent.clear();
-        recentCount = 0;
-        passedOver++;
-        publish(rev);
     }
 
     private void remember(List<Event> batch) {
@@ -529,11 +316,8 @@ public final class EventHub implements AutoCloseable {
                 listening = true;
                 while (running) {
                     org.postgresql.PGNotification[] notes = pg.getNotifications(1000);
-                    if (notes != null && notes.length > 0) {
-                        long others = othersNewest(notes);
-                        if (others == UNKNOWN || (others > 0 && !passOver(others))) {
-                            wake();
-                        }
+                    if (notes != null && notes.length > 0 && !ownCommitsOnly(notes)) {
+                        wake();
                     }
                 }
             } catch (Exception e) {
@@ -597,31 +381,26 @@ public final class EventHub implements AutoCloseable {
         return false;
     }
 
-    /** {@link #othersNewest}'s answer for a notification that names no revision (a probe). */
-    private static final long UNKNOWN = Long.MAX_VALUE;
-
     /**
-     * The newest revision other coordinators' commits among these notifications ended at (the
-     * payload is the revision a commit ended at); 0 when every one names a revision this
-     * coordinator's own writer has committed, which the writer delivers itself, or wakes the poller
-     * for when it cannot (another coordinator's commit came first); {@link #UNKNOWN} when one names
-     * none.
+     * Whether every notification names a revision this coordinator's own writer has committed (the
+     * payload is the revision a commit ended at). The writer delivers its commits itself, or wakes
+     * the poller when it cannot (another coordinator's commit came first), so waking the poller for
+     * these would only cost a read that finds nothing new.
      */
-    private long othersNewest(org.postgresql.PGNotification[] notes) {
+    private boolean ownCommitsOnly(org.postgresql.PGNotification[] notes) {
         long mine = store.lastCommittedRevision();
-        long newest = 0;
         for (org.postgresql.PGNotification n : notes) {
             long rev;
             try {
                 rev = Long.parseLong(n.getParameter());
             } catch (NumberFormatException e) {
-                return UNKNOWN;
+                return false;
             }
             if (rev > mine) {
-                newest = Math.max(newest, rev);
+                return false;
             }
         }
-        return newest;
+        return true;
     }
 
     private static void sleepQuietly(long millis) {
@@ -634,12 +413,6 @@ public final class EventHub implements AutoCloseable {
 
     @Override
     public void close() {
-        if (published) {
-            synchronized (publication) {
-                published = false;
-                removeListenerRow();
-            }
-        }
         running = false;
         wake();
         poller.interrupt();

@@ -35,11 +35,9 @@ public final class Locks {
     static final long RECHECK_MS = 1_000;
 
     private final Store store;
-    private final EventHub hub;
 
     public Locks(Store store, EventHub hub) {
         this.store = store;
-        this.hub = hub;
         hub.addListener(events -> {
             noticeGrants(events);
             noticeConflicts(events);
@@ -105,7 +103,6 @@ public final class Locks {
             Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         ConflictWatch watch = new ConflictWatch(session);
-        EventHub.Interest interest = hub.interest(); // (before the watch is in place: a request it must see comes after both)
         synchronized (notices) {
             conflictWatches.add(watch);
         }
@@ -128,7 +125,6 @@ public final class Locks {
             synchronized (notices) {
                 conflictWatches.remove(watch);
             }
-            interest.close();
         }
     }
 
@@ -211,8 +207,6 @@ public final class Locks {
         final java.util.concurrent.CompletableFuture<Grant> result = new java.util.concurrent.CompletableFuture<>();
         long waiterId = -1; // guarded by this
         java.util.concurrent.ScheduledFuture<?> timer; // guarded by this
-        /** While it may wait: the event stream then carries every commit here, among them the grant a release hands it. */
-        EventHub.Interest interest;
 
         Attempt(String path, String session, Grant.Mode mode, Duration wait, long lockDelayMs, byte[] contentOnGrant) {
             this.path = path;
@@ -227,7 +221,6 @@ public final class Locks {
 
         java.util.concurrent.CompletableFuture<Grant> start() {
             if (slot != null) {
-                interest = hub.interest();
                 grantSlots.put(slot.key, slot);
             }
             result.whenComplete((grant, failure) -> finished());
@@ -325,7 +318,6 @@ public final class Locks {
             }
             if (slot != null) {
                 grantSlots.remove(slot.key, slot);
-                interest.close();
             }
         }
     }

@@ -42,18 +42,16 @@ public final class Watches {
     /** Events after {@code afterRev} under {@code prefix} (or at exactly {@code path}), waiting up to {@code wait}. */
     public Batch next(String prefixOrPath, boolean exact, long afterRev, Duration wait, int limit) throws InterruptedException {
         Paths.require(prefixOrPath);
-        try (EventHub.Interest interest = hub.interest()) { // (a stream holds one of its own between calls: see WatchLoop)
-            // sampled before the read: a revision the hub sees between the read and the wait must still
-            // wake this waiter (sampling it after the read would wait for the next one, and miss this)
-            long seen = Math.max(afterRev, hub.lastSeen());
-            Batch batch = read(prefixOrPath, exact, afterRev, limit);
-            if (batch instanceof Batch.Events e && e.events().isEmpty()) {
-                if (hub.awaitAfter(seen, wait)) {
-                    return read(prefixOrPath, exact, afterRev, limit);
-                }
+        // sampled before the read: a revision the hub sees between the read and the wait must still
+        // wake this waiter (sampling it after the read would wait for the next one, and miss this)
+        long seen = Math.max(afterRev, hub.lastSeen());
+        Batch batch = read(prefixOrPath, exact, afterRev, limit);
+        if (batch instanceof Batch.Events e && e.events().isEmpty()) {
+            if (hub.awaitAfter(seen, wait)) {
+                return read(prefixOrPath, exact, afterRev, limit);
             }
-            return batch;
         }
+        return batch;
     }
 
     /** How long a read waits for the event poller to take in this coordinator's own commits before reading the store. */

@@ -81,15 +81,6 @@ public final class HttpApi implements AutoCloseable {
         Gauge.builder("latchkey.lock.waiters", waitersGauge, AtomicLong::get).description("queued lock requests").register(metrics);
         Gauge.builder("latchkey.event.lag", coordinator, c -> Math.max(0, c.events().currentRevision() - c.events().lastSeen()))
                 .description("revisions committed but not yet delivered by this coordinator").register(metrics);
-        Gauge.builder("latchkey.event.interest", coordinator.events(), dev.latchkey.coordinator.core.EventHub::interested)
-                .description("watchers, lock waiters and held keep-alives on this coordinator waiting for events").register(metrics);
-        FunctionCounter.builder("latchkey.event.store.reads", coordinator.events(), dev.latchkey.coordinator.core.EventHub::storeReads)
-                .description("times the event poller read new events from the store (other coordinators' commits are read only while "
-                        + "something here waits for events)")
-                .register(metrics);
-        FunctionCounter.builder("latchkey.event.passed.over", coordinator.events(), dev.latchkey.coordinator.core.EventHub::passedOver)
-                .description("times this coordinator moved past other coordinators' commits unread, nothing here waiting for events")
-                .register(metrics);
         Gauge.builder("latchkey.keepalive.store.writes", coordinator.sessions(), Sessions::keepAliveWrites)
                 .description("store writes spent on keep-alives (one per batch)").register(metrics);
         Gauge.builder("latchkey.keepalive.held", coordinator.locks(), dev.latchkey.coordinator.core.Locks::heldKeepAlives)

@@ -57,14 +57,6 @@ final class WatchLoop {
     /** Follows {@code target} for {@code who} from after revision {@code cursor} until the sink ends; a failure is thrown. */
     static void run(Coordinator coordinator, Access access, Tokens.Identity who, Target target, long cursor, Sink sink)
             throws InterruptedException {
-        // held for the stream's life: between its reads, the events it will ask for next stay in memory
-        try (var interest = coordinator.events().interest()) {
-            follow(coordinator, access, who, target, cursor, sink);
-        }
-    }
-
-    private static void follow(Coordinator coordinator, Access access, Tokens.Identity who, Target target, long cursor, Sink sink)
-            throws InterruptedException {
         long lastSent = System.nanoTime();
         long lastId = cursor; // the newest revision the watcher has been sent
         while (!sink.ended()) {

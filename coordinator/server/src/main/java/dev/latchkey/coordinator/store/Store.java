@@ -202,21 +202,6 @@ public final class Store implements AutoCloseable {
         return outageThresholdMs;
     }
 
-    private volatile String ownListener = "";
-
-    /** The start of the name of a coordinator's listener row in {@code lk_cell} (see {@link WriteTx#NOTIFY_SQL}). */
-    public static final String LISTENER_PREFIX = "listener:";
-
-    /** Whether the calling thread is this store's writer (which must not wait for a write of its own). */
-    public boolean onWriterThread() {
-        return Thread.currentThread() == writer;
-    }
-
-    /** The name of this coordinator's listener row (see {@link WriteTx#NOTIFY_SQL}): its commits do not wake it. */
-    public void ownListener(String name) {
-        this.ownListener = name;
-    }
-
     /** Called after every writing transaction commits, with the events it appended. */
     public void onCommit(Consumer<List<Event>> listener) {
         this.onCommit = listener;
@@ -364,12 +349,7 @@ public final class Store implements AutoCloseable {
                 batch.add(first);
                 writes.drainTo(batch, 255);
                 linger(batch);
-                writing = true;
-                try {
-                    runBatch(batch);
-                } finally {
-                    writing = false; // (after the batch's events were offered to the commit listener)
-                }
+                runBatch(batch);
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException | Error e) {
@@ -407,17 +387,6 @@ public final class Store implements AutoCloseable {
             writes.drainTo(batch, 256 - batch.size());
             lingered++;
         }
-    }
-
-    private volatile boolean writing;
-
-    /**
-     * Whether the writer is running a batch: from before its transaction can commit until its events
-     * were handed to the commit listener. A reader that saw a revision in the store and then finds this
-     * false and {@link #lastCommittedRevision()} below it knows that revision is not this writer's.
-     */
-    public boolean writing() {
-        return writing;
     }
 
     /** How many commands joined a batch while the writer held it (a gauge for tests and the benchmark). */
@@ -519,7 +488,6 @@ public final class Store implements AutoCloseable {
         List<Event> events;
         Connection c = writerConnection();
         WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs, remembering() ? memory : null);
-        tx.ownListener = ownListener;
         tx.rememberedStamp(memoryStamp); // (its head empties the memory if another writer committed since)
         boolean worksKept = true; // (every operation that is not a command said it changed nothing remembered)
         boolean commandsRan = false;
@@ -727,7 +695,6 @@ public final class Store implements AutoCloseable {
         long now = Math.max(lastNow, clockMillis + (at - clockNanos) / 1_000_000 - 1);
         Connection c = writerConnection;
         WriteTx tx = WriteTx.fromMemory(c, dsl(c), kind, outageThresholdMs, memory, memoryRevision, memoryStamp, now);
-        tx.ownListener = ownListener;
         Object[] outcomes;
         try {
             outcomes = commandKind.applyFromMemory(tx, commands);

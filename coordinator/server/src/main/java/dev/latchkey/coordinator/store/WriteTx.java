@@ -364,20 +364,6 @@ public final class WriteTx {
             + " RETURNING 1 / CASE WHEN \"stamp\" = ? AND " + DatabaseKind.POSTGRES.nowMillisExpression() + " BETWEEN ? AND ? THEN 1 ELSE 0 END";
 
     /**
-     * The commit's wake-up for other coordinators (PostgreSQL), sent only while one of them has said
-     * that something on it waits for events (a {@code listener:} row in {@code lk_cell} whose time has
-     * not run out, not this coordinator's own): a coordinator alone on its store, or beside idle
-     * ones, sends none, and no LISTEN connection wakes for it. Evaluated inside the commit, after the
-     * counter's row lock: a listener row committed before that lock was taken is seen (see EventHub).
-     * Binds the revision and this coordinator's own listener name.
-     */
-    static final String NOTIFY_SQL = "SELECT pg_notify('latchkey_events', ?) WHERE EXISTS (SELECT 1 FROM \"lk_cell\" WHERE \"name\" LIKE '"
-            + Store.LISTENER_PREFIX + "%' AND \"name\" <> ? AND \"value\" > " + DatabaseKind.POSTGRES.nowMillisExpression() + ")";
-
-    /** This coordinator's listener row's name (never sent to itself); set by the store. */
-    String ownListener = "";
-
-    /**
      * Writes what was deferred, then the events, the counter and, on PostgreSQL, the write stamp (one
      * more for every committed writing transaction, events or not, so that a writer can tell whether
      * anyone else wrote since its own last commit): one statement each, whatever the batch's size. On PostgreSQL
@@ -404,22 +390,18 @@ public final class WriteTx {
                 if (!events.isEmpty()) {
                     // (the counter is written: one update of its row per transaction)
                     defer(eventInsert(), (s, from) -> bindEvents(s, from));
-                    defer(NOTIFY_SQL, (s, from) -> {
+                    defer("SELECT pg_notify('latchkey_events', ?)", (s, from) -> {
                         s.setString(from, Long.toString(revision));
-                        s.setString(from + 1, ownListener);
-                        return from + 2;
+                        return from + 1;
                     });
                 }
             } else if (!events.isEmpty()) {
                 // the events, the counter and the wake-up in one statement; NOTIFY is delivered at commit
-                // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion;
-                // the count makes the wake-up's, which may return no row, run too)
-                defer("WITH n AS (" + NOTIFY_SQL + "), e AS (" + eventInsert()
-                        + ") UPDATE \"lk_cell\" SET \"value\" = ?" + stampSet + " WHERE \"name\" = 'revision' AND (SELECT count(*) FROM n) >= 0",
-                        (s, from) -> {
+                // to every coordinator LISTENing on PostgreSQL (a data-modifying WITH always runs to completion)
+                defer("WITH n AS (SELECT pg_notify('latchkey_events', ?)), e AS (" + eventInsert()
+                        + ") UPDATE \"lk_cell\" SET \"value\" = ?" + stampSet + " FROM n WHERE \"name\" = 'revision'", (s, from) -> {
                             s.setString(from, Long.toString(revision));
-                            s.setString(from + 1, ownListener);
-                            int i = bindEvents(s, from + 2);
+                            int i = bindEvents(s, from + 1);
                             s.setLong(i, revision);
                             return i + 1;
                         });

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.testing.Database;
 import dev.latchkey.testing.DatabaseTest;
 import dev.latchkey.testing.TestDatabase;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -282,98 +281,6 @@ class TwoCoordinatorsTest {
             }
             assertThat(logged).isEqualTo(grants.get()).isGreaterThan(20);
         }
-    }
-
-    /**
-     * A coordinator that nothing waits on (no watcher, waiter or held keep-alive) moves past another
-     * coordinator's commits without reading them back (beside a busy coordinator on the same two
-     * cores, that read on every commit cost the busy one a quarter to a third of its lock rate), and
-     * a watcher that then asks from before them still gets every one, in order, and is woken by the
-     * next.
-     */
-    @DatabaseTest
-    void aCoordinatorThatNothingWaitsOnReadsNoneOfAnothersEvents(TestDatabase db) throws Exception {
-        try (SharedDatabase shared = new SharedDatabase(db); Harness one = shared.harness(); Harness two = shared.harness()) {
-            var idle = two.coordinator.events();
-            long from = one.coordinator.events().currentRevision();
-            long readsBefore = idle.storeReads();
-            long passedBefore = idle.passedOver();
-            List<String> written = new java.util.ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                written.add("/busy-" + i);
-                assertThat(one.api.put("/busy-" + i, "v").status()).isEqualTo(201);
-            }
-            long to = one.coordinator.events().currentRevision();
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> idle.lastSeen() >= to);
-            assertThat(idle.storeReads() - readsBefore).as("event reads by the idle coordinator").isZero();
-            assertThat(idle.passedOver()).isGreaterThan(passedBefore);
-
-            JsonNode page = two.api.call("GET", "/v1/events?prefix=/&limit=1000&after=" + from, null).json();
-            assertThat(page.get("events").findValuesAsText("path").stream().filter(p -> p.startsWith("/busy-")).toList())
-                    .containsExactlyElementsOf(written);
-
-            CompletableFuture<JsonNode> watching = CompletableFuture.supplyAsync(
-                    () -> two.api.call("GET", "/v1/events?prefix=/&waitMs=10000&after=" + to, null).json());
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-                    .until(() -> two.api.call("GET", "/metrics", null).body().contains("latchkey_event_interest 1.0"));
-            assertThat(one.api.put("/busy-last", "v").status()).isEqualTo(201);
-            assertThat(watching.get(10, java.util.concurrent.TimeUnit.SECONDS).get("events").findValuesAsText("path"))
-                    .containsExactly("/busy-last", "/"); // (the node, then its parent's child-changed event)
-        }
-    }
-
-    /**
-     * A commit sends its NOTIFY only while another coordinator has something waiting for events: with
-     * two coordinators on the store and nothing waiting on either, twenty writes wake no LISTEN
-     * connection; once a watcher waits on the second, every write through the first does (PostgreSQL,
-     * the only store with NOTIFY). A LISTEN connection of the test's own counts them.
-     */
-    @DatabaseTest(only = Database.POSTGRESQL)
-    void commitsNotifyOnlyWhileAnotherCoordinatorWaitsForEvents(TestDatabase db) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeFalse(TestDatabase.pooled(db.jdbcUrl()),
-                "through a transaction pooler these coordinators poll (the harness gives them no direct URL to LISTEN on)");
-        try (SharedDatabase shared = new SharedDatabase(db); Harness one = shared.harness(); Harness two = shared.harness();
-                java.sql.Connection listen = java.sql.DriverManager.getConnection(shared.url, shared.user, shared.password)) {
-            try (java.sql.Statement s = listen.createStatement()) {
-                s.execute("LISTEN latchkey_events");
-            }
-            var pg = listen.unwrap(org.postgresql.PGConnection.class);
-            revisionsNotified(pg, 200); // (the coordinators' start-up probes)
-            for (int i = 0; i < 20; i++) {
-                assertThat(one.api.put("/quiet-" + i, "v").status()).isEqualTo(201);
-            }
-            assertThat(revisionsNotified(pg, 500)).as("NOTIFYs with nothing waiting anywhere").isEmpty();
-
-            long after = one.coordinator.events().currentRevision();
-            CompletableFuture<JsonNode> watching = CompletableFuture.supplyAsync(
-                    () -> two.api.call("GET", "/v1/events?prefix=/heard&waitMs=10000&after=" + after, null).json());
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-                    .until(() -> two.coordinator.events().interested() > 0 && two.coordinator.events().listenerPublished());
-            assertThat(one.api.put("/heard", "v").status()).isEqualTo(201);
-            assertThat(watching.get(10, java.util.concurrent.TimeUnit.SECONDS).get("events").findValuesAsText("path")).containsExactly("/heard");
-            assertThat(revisionsNotified(pg, 2_000)).as("NOTIFYs while a watcher waits on the other coordinator").isNotEmpty();
-        }
-    }
-
-    /** The revisions named by the notifications that arrive within {@code ms} (probes, which name none, left out). */
-    private static List<Long> revisionsNotified(org.postgresql.PGConnection pg, int ms) throws java.sql.SQLException {
-        List<Long> revisions = new java.util.ArrayList<>();
-        long deadline = System.nanoTime() + ms * 1_000_000L;
-        for (long left = ms; left > 0; left = (deadline - System.nanoTime()) / 1_000_000) {
-            var notes = pg.getNotifications((int) left);
-            if (notes == null) {
-                continue;
-            }
-            for (var n : notes) {
-                if (n.getParameter().matches("[0-9]+")) {
-                    revisions.add(Long.parseLong(n.getParameter()));
-                }
-            }
-            if (!revisions.isEmpty() && ms > 1_000) {
-                break; // (heard what it waited for)
-            }
-        }
-        return revisions;
     }
 
     private static String q(TestDatabase db, String identifier) {
