@@ -347,7 +347,7 @@ public final class Store implements AutoCloseable {
                     continue;
                 }
                 batch.add(first);
-                writes.drainTo(batch, 255);
+                writes.drainTo(batch, MAX_BATCH - 1);
                 linger(batch);
                 runBatch(batch);
             } catch (InterruptedException e) {
@@ -364,6 +364,9 @@ public final class Store implements AutoCloseable {
         left.forEach(p -> p.result().completeExceptionally(new StoreUnavailableException("the store is closed", null)));
     }
 
+    /** The most operations one batch takes from the queue. */
+    private static final int MAX_BATCH = 256;
+
     /** While the batch holds nothing but commands that will only be queued, waits up to {@link #LINGER_NANOS} for one that is not. */
     private void linger(List<PendingWrite<?>> batch) throws InterruptedException {
         if (LINGER_NANOS <= 0 || memoryStamp < 0) {
@@ -371,7 +374,7 @@ public final class Store implements AutoCloseable {
         }
         long deadline = System.nanoTime() + LINGER_NANOS;
         int checked = 0;
-        while (batch.size() < 256) {
+        while (batch.size() < MAX_BATCH) {
             for (; checked < batch.size(); checked++) {
                 PendingWrite<?> p = batch.get(checked);
                 if (p.kind() == null || !p.kind().mayLinger(memory.get(p.kind()), p.command())) {
@@ -384,7 +387,7 @@ public final class Store implements AutoCloseable {
                 return;
             }
             batch.add(next);
-            writes.drainTo(batch, 256 - batch.size());
+            writes.drainTo(batch, MAX_BATCH - batch.size());
             lingered++;
         }
     }
