@@ -75,6 +75,34 @@ class ReaperAndOpsTest {
         }
     }
 
+    /** The revisions in the event log, oldest first. */
+    private static java.util.List<Long> loggedRevisions(Harness h) {
+        return h.coordinator.store().read(c -> h.coordinator.store().dsl(c).select(EVENT_REV).from(EVENT).orderBy(EVENT_REV).fetch(EVENT_REV));
+    }
+
+    /**
+     * Retention keeps exactly the newest events, tick after tick: each tick deletes what lies between
+     * the previous horizon and the new one (a range closed on both sides), and nothing is left below.
+     */
+    @DatabaseTest
+    void retentionKeepsExactlyTheNewestEventsTickAfterTick(TestDatabase db) {
+        try (Harness h = new Harness(db, MANUAL_REAPER.withEventRetention(10))) {
+            Api api = h.api;
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 12 + 9 * round; i++) {
+                    assertThat(api.put("/retained-" + (i % 4), Integer.toString(i)).status()).isIn(200, 201);
+                }
+                h.coordinator.reaper().tick();
+                long current = h.coordinator.events().currentRevision();
+                assertThat(loggedRevisions(h)).as("round %d", round)
+                        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(current - 9, current).boxed().toList());
+            }
+            h.coordinator.reaper().tick(); // nothing new: nothing more goes
+            long current = h.coordinator.events().currentRevision();
+            assertThat(loggedRevisions(h)).hasSize(10).startsWith(current - 9);
+        }
+    }
+
     @DatabaseTest
     void healthAndMetricsReportTheStore(TestDatabase db) {
         try (Harness h = new Harness(db)) {
