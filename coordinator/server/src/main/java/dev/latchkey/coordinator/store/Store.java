@@ -490,7 +490,7 @@ public final class Store implements AutoCloseable {
         RuntimeException[] failures = new RuntimeException[batch.size()];
         List<Event> events;
         Connection c = writerConnection();
-        WriteTx tx = new WriteTx(c, dsl(c), kind, outageThresholdMs, remembering() ? memory : null);
+        WriteTx tx = new WriteTx(c, writerDsl(c), kind, outageThresholdMs, remembering() ? memory : null);
         tx.rememberedStamp(memoryStamp); // (its head empties the memory if another writer committed since)
         boolean worksKept = true; // (every operation that is not a command said it changed nothing remembered)
         boolean commandsRan = false;
@@ -697,7 +697,7 @@ public final class Store implements AutoCloseable {
         // the clock as of the last head, moved on by the time since its answer: never ahead of the database's
         long now = Math.max(lastNow, clockMillis + (at - clockNanos) / 1_000_000 - 1);
         Connection c = writerConnection;
-        WriteTx tx = WriteTx.fromMemory(c, dsl(c), kind, outageThresholdMs, memory, memoryRevision, memoryStamp, now);
+        WriteTx tx = WriteTx.fromMemory(c, writerDsl(c), kind, outageThresholdMs, memory, memoryRevision, memoryStamp, now);
         Object[] outcomes;
         try {
             outcomes = commandKind.applyFromMemory(tx, commands);
@@ -743,6 +743,18 @@ public final class Store implements AutoCloseable {
     private Connection writerConnection;
     private long writerConnectionSince;
     private static final long WRITER_CONNECTION_LIFETIME_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+
+    /** jOOQ's view of the writer's connection, made once per connection (each one copies jOOQ's settings). */
+    private DSLContext writerDsl;
+    private Connection writerDslFor;
+
+    private DSLContext writerDsl(Connection c) {
+        if (writerDslFor != c) {
+            writerDsl = dsl(c);
+            writerDslFor = c;
+        }
+        return writerDsl;
+    }
 
     private Connection writerConnection() throws SQLException {
         if (writerConnection == null) {

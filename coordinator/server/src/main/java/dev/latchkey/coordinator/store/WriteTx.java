@@ -304,7 +304,11 @@ public final class WriteTx {
         }
         begin();
         if (multiStatement()) {
-            StringBuilder sql = new StringBuilder();
+            int length = 0;
+            for (Deferred d : deferred) {
+                length += d.sql().length() + 2;
+            }
+            StringBuilder sql = new StringBuilder(length); // (sized once: a batch's text runs to kilobytes)
             for (Deferred d : deferred) {
                 sql.append(sql.isEmpty() ? "" : "; ").append(d.sql());
             }
