@@ -30,9 +30,14 @@ import liquibase.resource.ClassLoaderResourceAccessor;
  * not trip over each other. Liquibase's changelog lock alone does not do it: its lock table is itself
  * created by the first run, so two first runs race to create it and one fails. So:
  * <ol>
- *   <li>where the database has session advisory locks (PostgreSQL, MySQL, MariaDB), each run first
- *       takes {@value #LOCK_NAME}, waiting up to {@link #LOCK_WAIT}: runs happen one after another,
- *       and every one after the first finds nothing to do;</li>
+ *   <li>where the database has advisory locks (PostgreSQL, MySQL, MariaDB), each run first takes
+ *       {@value #LOCK_NAME}, waiting up to {@link #LOCK_WAIT}: runs happen one after another, and
+ *       every one after the first finds nothing to do. On PostgreSQL, given a second connection (a
+ *       data source, or {@link #apply(Connection, Opener, Changelog...)}), the lock is
+ *       transaction-scoped and held by that connection's open transaction while the run goes on
+ *       on the first: it cannot outlive the run, even through a transaction-mode pooler (PgBouncer),
+ *       where a session lock is taken on one server connection and its unlock may reach another,
+ *       leaving the lock held for as long as the pooler keeps that connection;</li>
  *   <li>elsewhere (H2) a run that fails is tried again, up to {@link #ATTEMPTS} times: the failure
  *       of a lost race is gone once the winner's tables exist;</li>
  *   <li>the caller gives a connection with no idle-in-transaction limit: a waiting run sits in an
@@ -77,7 +82,7 @@ public final class Migrations {
     public static void apply(DataSource dataSource, Changelog... changelogs) {
         Objects.requireNonNull(dataSource, "dataSource");
         try (Connection connection = dataSource.getConnection()) {
-            apply(connection, changelogs);
+            apply(connection, dataSource::getConnection, changelogs);
         } catch (SQLException e) {
             throw new MigrationException("cannot connect to apply migrations: " + e.getMessage(), e);
         }
@@ -90,18 +95,69 @@ public final class Migrations {
     /** How often a run is tried where no advisory lock serialises runs. */
     public static final int ATTEMPTS = 5;
 
+    /** Opens a connection to the same database (for the lock that serialises runs). */
+    @FunctionalInterface
+    public interface Opener {
+        Connection open() throws SQLException;
+    }
+
     /**
-     * Applies the changelogs on a connection (left open), one process at a time. The connection
-     * must not have an idle-in-transaction limit shorter than another process's run.
+     * Applies the changelogs on {@code connection} (left open), one process at a time. On PostgreSQL
+     * the lock is a transaction-scoped advisory lock held, for the run, by the open transaction of a
+     * connection from {@code lockConnection} (closed afterwards): safe through a transaction-mode
+     * pooler. Elsewhere as {@link #apply(Connection, Changelog...)}. Neither connection may have an
+     * idle-in-transaction limit shorter than another process's run.
      */
-    public static void apply(Connection connection, Changelog... changelogs) {
-        DatabaseKind kind;
+    public static void apply(Connection connection, Opener lockConnection, Changelog... changelogs) {
+        Objects.requireNonNull(lockConnection, "lockConnection");
+        DatabaseKind kind = kindOf(connection, changelogs);
+        if (kind != DatabaseKind.POSTGRES) {
+            apply(connection, changelogs);
+            return;
+        }
+        try (Connection guard = lockConnection.open()) {
+            guard.setAutoCommit(false);
+            try {
+                boolean locked;
+                try {
+                    locked = new AdvisoryLocks(kind, ToolkitMetrics.NONE).tryAcquireForTransaction(guard, LOCK_NAME, LOCK_WAIT);
+                } catch (SQLException e) {
+                    throw new MigrationException("cannot take the migration lock: " + e.getMessage(), e);
+                }
+                if (!locked) {
+                    throw new MigrationException("another process held the migration lock '" + LOCK_NAME + "' for over " + LOCK_WAIT, null);
+                }
+                applyUnlocked(connection, changelogs);
+            } finally {
+                try {
+                    guard.rollback(); // ends the transaction, and the lock with it
+                } catch (SQLException e) {
+                    // a connection that broke meanwhile ended its transaction (and the lock) when it broke
+                    Logger.getLogger(Migrations.class.getName()).log(Level.FINE, "ending the migration lock's transaction failed", e);
+                }
+            }
+        } catch (SQLException e) {
+            throw new MigrationException("cannot hold the migration lock: " + e.getMessage(), e);
+        }
+    }
+
+    private static DatabaseKind kindOf(Connection connection, Changelog... changelogs) {
         try {
-            kind = DatabaseKind.detect(connection);
+            return DatabaseKind.detect(connection);
         } catch (SQLException e) {
             throw new MigrationException("cannot apply " + java.util.Arrays.stream(changelogs).map(Changelog::path).toList()
                     + ": cannot tell which database this is: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Applies the changelogs on a connection (left open), one process at a time, serialised by a
+     * session lock on that connection (use {@link #apply(Connection, Opener, Changelog...)} where the
+     * connection goes through a transaction-mode pooler). The connection must not have an
+     * idle-in-transaction limit shorter than another process's run.
+     */
+    public static void apply(Connection connection, Changelog... changelogs) {
+        DatabaseKind kind = kindOf(connection, changelogs);
         if (AdvisoryLocks.supportsSessionLocks(kind)) {
             AdvisoryLocks locks = new AdvisoryLocks(kind, ToolkitMetrics.NONE);
             Optional<AdvisoryLock> lock;

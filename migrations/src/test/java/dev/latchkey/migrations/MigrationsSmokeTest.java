@@ -50,6 +50,49 @@ class MigrationsSmokeTest {
         assertThat(row.get(name("updated_at"), LocalDateTime.class)).isEqualTo(LocalDateTime.of(2026, 11, 26, 6, 0, 1));
     }
 
+    /**
+     * On PostgreSQL a run waits for whoever holds the migration lock, and holds it only as long as
+     * its own run: afterwards no advisory lock on the key is left in the database (a session lock
+     * taken through a transaction pooler could stay behind on a server connection the run no longer
+     * uses, and the next coordinator waited five minutes for it).
+     */
+    @DatabaseTest(only = dev.latchkey.testing.Database.POSTGRESQL)
+    void aRunWaitsForTheMigrationLockAndLeavesNoLockBehind(TestDatabase db) throws Exception {
+        DataSource ds = db.dataSource();
+        long key = dev.latchkey.toolkit.advisory.AdvisoryLocks.key(Migrations.LOCK_NAME);
+        java.util.concurrent.CompletableFuture<Void> run;
+        try (Connection holder = ds.getConnection()) {
+            holder.setAutoCommit(false);
+            try (var s = holder.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                s.setLong(1, key);
+                s.executeQuery().close();
+            }
+            run = java.util.concurrent.CompletableFuture.runAsync(() -> Migrations.apply(ds, Migrations.Changelog.COORDINATOR));
+            Thread.sleep(1_500);
+            assertThat(run).as("waits while another process holds the lock").isNotDone();
+            assertThat(migrationLocks(ds, key)).as("the holder's, and the waiting run's request").isEqualTo(2);
+            holder.rollback();
+        }
+        run.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(dsl(ds).fetchCount(table(name("lk_cell")))).isPositive();
+        assertThat(migrationLocks(ds, key)).as("advisory locks on the migrations' key after the run").isZero();
+    }
+
+    /** Advisory locks held or awaited on {@code key} in this database, by anyone. */
+    private static int migrationLocks(DataSource ds, long key) throws Exception {
+        try (Connection c = ds.getConnection();
+                var s = c.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                        + " AND classid = CAST(? AS bigint)::oid AND objid = CAST(? AS bigint)::oid")) {
+            s.setLong(1, key >>> 32);
+            s.setLong(2, key & 0xFFFF_FFFFL);
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
     @DatabaseTest
     void applyingTwiceIsANoOp(TestDatabase db) throws Exception {
         DataSource ds = db.dataSource();

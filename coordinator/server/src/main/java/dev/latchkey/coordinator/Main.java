@@ -274,7 +274,7 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--db-pooled", defaultValue = "${env:LATCHKEY_DB_POOLED:-false}",
                 description = "--db-url goes through a transaction-mode pooler (PgBouncer): no server-side prepared statements, "
-                        + "no session settings; LISTEN and the migrations' lock use --db-direct-url, else the coordinator polls")
+                        + "no session settings; LISTEN uses --db-direct-url, else the coordinator polls")
         boolean dbPooled;
 
         @Option(names = "--db-direct-url", defaultValue = "${env:LATCHKEY_DB_DIRECT_URL}",

@@ -67,7 +67,9 @@ public final class Store implements AutoCloseable {
         try (Connection migrating = connectForMigrations(config)) {
             DatabaseKind kind = DatabaseKind.detect(migrating);
             boolean galera = galera(migrating, kind); // (before the migrations: a node that is not ready refuses them obscurely)
-            Migrations.apply(migrating, Migrations.Changelog.COORDINATOR);
+            // (the lock that serialises runs on a connection of its own: on PostgreSQL it is held by that connection's
+            // transaction, which a transaction pooler keeps on one server connection, where a session lock could strand)
+            Migrations.apply(migrating, () -> connectForMigrations(config), Migrations.Changelog.COORDINATOR);
             HikariConfig hikari = new HikariConfig();
             hikari.setJdbcUrl(config.jdbcUrl());
             hikari.setUsername(config.user());

@@ -11,9 +11,9 @@ import java.util.Objects;
  * transaction whatever server connection is free. Then nothing may rest on a connection's session:
  * server-side prepared statements are off ({@code prepareThreshold=0} is added to a PostgreSQL URL
  * that does not set it), no session setting is made, and what needs one server session for longer
- * than a transaction (LISTEN, the migrations' advisory lock) goes over {@code directUrl}, a URL
- * straight to the database, when one is given; without one the coordinator polls for other
- * coordinators' commits and its migrations run unserialised (start one coordinator first).
+ * than a transaction (LISTEN) goes over {@code directUrl}, a URL straight to the database, when one
+ * is given; without one the coordinator polls for other coordinators' commits. (The migrations'
+ * lock is held by a transaction of its own, which a pooler keeps on one server connection.)
  */
 public record StoreConfig(String jdbcUrl, String user, String password, int poolSize, boolean pooled, String directUrl) {
 

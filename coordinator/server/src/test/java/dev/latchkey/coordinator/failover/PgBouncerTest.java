@@ -87,6 +87,9 @@ class PgBouncerTest {
                 // instead of waiting for notifications that never come with only the 1 s backstop poll
                 // (prepareThreshold=0 by hand: what it would get wrong besides LISTEN is not this test's subject)
                 try (Harness unaware = new Harness(new StoreConfig(pooled + "?prepareThreshold=0", "postgres", "", 4), Coordinator.Settings.defaults())) {
+                    // three coordinators migrated through the pooler (two of them with no direct URL): none left the
+                    // migrations' lock behind on a server connection it no longer uses (the next start would wait 5 min)
+                    assertThat(migrationLocks(direct)).as("advisory locks on the migrations' key").isZero();
                     Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> unaware.coordinator.events().listenHeardNothing());
                     assertThat(unaware.coordinator.events().listening()).isFalse();
                     long[] seenMs = new long[5];
@@ -108,6 +111,21 @@ class PgBouncerTest {
             Scripts.run("ha", 60, "pgbouncer", "stop", stack.toString());
             Files.deleteIfExists(dir);
             execute(admin, "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+        }
+    }
+
+    private static int migrationLocks(String url) throws Exception {
+        long key = dev.latchkey.toolkit.advisory.AdvisoryLocks.key(dev.latchkey.migrations.Migrations.LOCK_NAME);
+        try (Connection c = DriverManager.getConnection(url, "postgres", "");
+                var s = c.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                        + " AND classid = CAST(? AS bigint)::oid AND objid = CAST(? AS bigint)::oid")) {
+            s.setLong(1, key >>> 32);
+            s.setLong(2, key & 0xFFFF_FFFFL);
+            try (var rs = s.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
         }
     }
 
