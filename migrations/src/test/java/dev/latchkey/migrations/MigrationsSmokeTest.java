@@ -78,18 +78,9 @@ class MigrationsSmokeTest {
         assertThat(migrationLocks(ds, key)).as("advisory locks on the migrations' key after the run").isZero();
     }
 
-    /** Advisory locks held or awaited on {@code key} in this database, by anyone. */
     private static int migrationLocks(DataSource ds, long key) throws Exception {
-        try (Connection c = ds.getConnection();
-                var s = c.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
-                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                        + " AND classid = CAST(? AS bigint)::oid AND objid = CAST(? AS bigint)::oid")) {
-            s.setLong(1, key >>> 32);
-            s.setLong(2, key & 0xFFFF_FFFFL);
-            try (var rs = s.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
+        try (Connection c = ds.getConnection()) {
+            return dev.latchkey.testing.PgAdvisoryLocks.count(c, key);
         }
     }
 

@@ -115,17 +115,9 @@ class PgBouncerTest {
     }
 
     private static int migrationLocks(String url) throws Exception {
-        long key = dev.latchkey.toolkit.advisory.AdvisoryLocks.key(dev.latchkey.migrations.Migrations.LOCK_NAME);
-        try (Connection c = DriverManager.getConnection(url, "postgres", "");
-                var s = c.prepareStatement("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
-                        + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                        + " AND classid = CAST(? AS bigint)::oid AND objid = CAST(? AS bigint)::oid")) {
-            s.setLong(1, key >>> 32);
-            s.setLong(2, key & 0xFFFF_FFFFL);
-            try (var rs = s.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
+        try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
+            return dev.latchkey.testing.PgAdvisoryLocks.count(c,
+                    dev.latchkey.toolkit.advisory.AdvisoryLocks.key(dev.latchkey.migrations.Migrations.LOCK_NAME));
         }
     }
 
