@@ -78,7 +78,11 @@ public final class Migrations {
     private Migrations() {
     }
 
-    /** Applies the changelogs in order on the database behind the data source. */
+    /**
+     * Applies the changelogs in order on the database behind the data source. On PostgreSQL it
+     * takes two connections from it for the run (one holds the lock, see above), so a pool of one
+     * would wait for itself.
+     */
     public static void apply(DataSource dataSource, Changelog... changelogs) {
         Objects.requireNonNull(dataSource, "dataSource");
         try (Connection connection = dataSource.getConnection()) {
