@@ -116,7 +116,7 @@ public final class Migrations {
         Objects.requireNonNull(lockConnection, "lockConnection");
         DatabaseKind kind = kindOf(connection, changelogs);
         if (kind != DatabaseKind.POSTGRES) {
-            apply(connection, changelogs);
+            apply(connection, kind, changelogs);
             return;
         }
         try (Connection guard = lockConnection.open()) {
@@ -161,7 +161,10 @@ public final class Migrations {
      * idle-in-transaction limit shorter than another process's run.
      */
     public static void apply(Connection connection, Changelog... changelogs) {
-        DatabaseKind kind = kindOf(connection, changelogs);
+        apply(connection, kindOf(connection, changelogs), changelogs);
+    }
+
+    private static void apply(Connection connection, DatabaseKind kind, Changelog... changelogs) {
         if (AdvisoryLocks.supportsSessionLocks(kind)) {
             AdvisoryLocks locks = new AdvisoryLocks(kind, ToolkitMetrics.NONE);
             Optional<AdvisoryLock> lock;

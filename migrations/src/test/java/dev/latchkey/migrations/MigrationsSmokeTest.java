@@ -68,7 +68,8 @@ class MigrationsSmokeTest {
                 s.executeQuery().close();
             }
             run = java.util.concurrent.CompletableFuture.runAsync(() -> Migrations.apply(ds, Migrations.Changelog.COORDINATOR));
-            Thread.sleep(1_500);
+            // (until the run's request for the lock is queued behind the holder's, then: it must still be waiting)
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> migrationLocks(ds, key) == 2 || run.isDone());
             assertThat(run).as("waits while another process holds the lock").isNotDone();
             assertThat(migrationLocks(ds, key)).as("the holder's, and the waiting run's request").isEqualTo(2);
             holder.rollback();
