@@ -69,7 +69,9 @@ class EntityLocksTest {
                     assertThat(f.contention()).isEqualTo(Contention.LOCK_NOT_AVAILABLE);
                     assertThat(f.transactionAborted()).isFalse();
                 });
-                assertThat(tookMs).as("NOWAIT answers at once").isLessThan(100);
+                // (a bound a loaded CI machine keeps; without NOWAIT the request would wait out the lock
+                // timeout, which the contention above tells apart anyway)
+                assertThat(tookMs).as("NOWAIT answers at once").isLessThan(1_000);
                 other.getTransaction().commit();
                 assertThat(jpa.stock(2)).as("the transaction that met NOWAIT committed its work").isEqualTo(3);
             } finally {

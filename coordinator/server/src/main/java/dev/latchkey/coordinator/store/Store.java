@@ -371,10 +371,11 @@ public final class Store implements AutoCloseable {
 
     /** While the batch holds nothing but commands that will only be queued, waits up to {@link #LINGER_NANOS} for one that is not. */
     private void linger(List<PendingWrite<?>> batch) throws InterruptedException {
-        if (LINGER_NANOS <= 0 || memoryStamp < 0) {
+        long window = lingerNanos;
+        if (window <= 0 || memoryStamp < 0) {
             return; // (without the writer's memory there is nothing to tell a queued request by)
         }
-        long deadline = System.nanoTime() + LINGER_NANOS;
+        long deadline = System.nanoTime() + window;
         int checked = 0;
         while (batch.size() < MAX_BATCH) {
             for (; checked < batch.size(); checked++) {
@@ -392,6 +393,17 @@ public final class Store implements AutoCloseable {
             writes.drainTo(batch, MAX_BATCH - batch.size());
             lingered++;
         }
+    }
+
+    private volatile long lingerNanos = LINGER_NANOS;
+
+    /**
+     * Sets how long this store's writer holds a batch of commands that will only be queued
+     * ({@link #LINGER_NANOS} by default). Tests widen it so that whether a command joins a held
+     * batch no longer depends on how fast a loaded machine schedules two threads.
+     */
+    void lingerFor(Duration window) {
+        lingerNanos = window.toNanos();
     }
 
     /** How many commands joined a batch while the writer held it (a gauge for tests and the benchmark). */

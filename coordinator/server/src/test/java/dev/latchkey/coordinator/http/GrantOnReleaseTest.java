@@ -76,35 +76,6 @@ class GrantOnReleaseTest {
         assertThat(next.json().get("mode").asText()).isEqualTo("shared");
     }
 
-    /**
-     * The writer holds a batch of nothing but a request that will only be queued (the lock is held)
-     * for a moment, and the holder's release that arrives meanwhile commits in the same transaction:
-     * the hand-on does not wait behind the request's own commit. Twenty tries, since a try whose two
-     * commands arrive more than the moment apart (a loaded machine) is written as two batches, which
-     * is still correct. (PostgreSQL: there the writer remembers who holds what.)
-     */
-    @DatabaseTest(only = Database.POSTGRESQL)
-    void aReleaseJoinsTheHeldBatchOfARequestThatWillOnlyBeQueued(TestDatabase db) throws Exception {
-        try (Harness h = new Harness(db)) {
-            var locks = h.coordinator.locks();
-            var exclusive = dev.latchkey.coordinator.core.Grant.Mode.EXCLUSIVE;
-            String holder = h.api.openSession(60_000);
-            String waiter = h.api.openSession(60_000);
-            long before = h.coordinator.store().lingered();
-            for (int round = 0; round < 20 && h.coordinator.store().lingered() == before; round++) {
-                long generation = locks.acquire("/hot", holder, exclusive, Duration.ZERO, 0).generation();
-                var granted = locks.acquireAsync("/hot", waiter, exclusive, Duration.ofSeconds(10), 0, null);
-                var released = locks.releaseAsync("/hot", holder);
-                var grant = granted.get(10, java.util.concurrent.TimeUnit.SECONDS);
-                assertThat(grant.session()).isEqualTo(waiter);
-                assertThat(grant.generation()).isEqualTo(generation + 1);
-                released.get(10, java.util.concurrent.TimeUnit.SECONDS);
-                locks.release("/hot", waiter);
-            }
-            assertThat(h.coordinator.store().lingered()).as("commands that joined a held batch").isGreaterThan(before);
-        }
-    }
-
     @DatabaseTest
     void thisCoordinatorsCommitsReachItsListenersWithoutAStoreRead(TestDatabase db) {
         try (Harness h = new Harness(db)) {
