@@ -73,7 +73,8 @@ class SessionsTest {
             api.acquire("/leader", holder, "exclusive", 0, 0);
             CompletableFuture<Api.Reply> held = CompletableFuture.supplyAsync(
                     () -> api.call("POST", "/v1/sessions/" + holder + "/keepalive?waitMs=8000", null));
-            Thread.sleep(300);
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)) // the keep-alive is held
+                    .until(() -> api.call("GET", "/metrics", null).body().contains("latchkey_keepalive_held 1.0"));
             CompletableFuture.runAsync(() -> api.acquire("/leader", rival, "exclusive", 3_000, 0));
             long start = System.nanoTime();
             Api.Reply reply = held.get();
