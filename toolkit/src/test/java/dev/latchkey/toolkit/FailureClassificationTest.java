@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.latchkey.testing.Database;
 import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.LockWaits;
 import dev.latchkey.testing.TestDatabase;
 import dev.latchkey.toolkit.dialect.DatabaseKind;
 import dev.latchkey.toolkit.failure.Contention;
@@ -14,7 +15,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.jooq.tools.jdbc.JDBCUtils;
@@ -101,8 +102,11 @@ class FailureClassificationTest {
         try (Connection t1 = begin(db.dataSource()); Connection t2 = begin(db.dataSource())) {
             lockRow(t1, 1);
             lockRow(t2, 2);
-            CompletableFuture<Throwable> first = CompletableFuture.supplyAsync(() -> failureOf(() -> lockRow(t1, 2)));
-            Thread.sleep(200); // let T1 start waiting before T2 closes the cycle
+            LockWaits t1Waits = LockWaits.of(db, t1);
+            assertThat(t1Waits.blocked(Thread.currentThread())).as("T1 holds row 1 and waits for nothing yet").isFalse();
+            FutureTask<Throwable> first = new FutureTask<>(() -> failureOf(() -> lockRow(t1, 2)));
+            Thread t1Thread = Thread.ofPlatform().name("t1").start(first); // (its own thread: the common pool may have one, and be busy)
+            t1Waits.awaitBlocked(t1Thread, Duration.ofSeconds(20)); // T1 waits for row 2 before T2 closes the cycle
             Throwable second = failureOf(() -> lockRow(t2, 1));
             Throwable firstFailure;
             if (second != null) {

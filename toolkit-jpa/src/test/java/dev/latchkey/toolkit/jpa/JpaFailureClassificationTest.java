@@ -4,12 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.latchkey.testing.Database;
 import dev.latchkey.testing.DatabaseTest;
+import dev.latchkey.testing.LockWaits;
 import dev.latchkey.testing.TestDatabase;
 import dev.latchkey.toolkit.failure.Contention;
 import dev.latchkey.toolkit.failure.FailureClassifier;
 import jakarta.persistence.EntityManager;
 import jakarta.persistence.LockModeType;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -80,11 +81,13 @@ class JpaFailureClassificationTest {
                 t1.flush();
                 t2.find(Item.class, 2L).setStock(2);
                 t2.flush();
-                CompletableFuture<Throwable> first = CompletableFuture.supplyAsync(() -> failureOf(() -> {
+                LockWaits t1Waits = t1.unwrap(org.hibernate.Session.class).doReturningWork(c -> LockWaits.of(db, c));
+                FutureTask<Throwable> first = new FutureTask<>(() -> failureOf(() -> {
                     t1.find(Item.class, 2L).setStock(1);
                     t1.flush();
                 }));
-                Thread.sleep(300); // T1 waits for row 2 before T2 closes the cycle
+                Thread t1Thread = Thread.ofPlatform().name("t1").start(first);
+                t1Waits.awaitBlocked(t1Thread, java.time.Duration.ofSeconds(20)); // T1 waits for row 2 before T2 closes the cycle
                 Throwable second = failureOf(() -> {
                     t2.find(Item.class, 1L).setStock(2);
                     t2.flush();
