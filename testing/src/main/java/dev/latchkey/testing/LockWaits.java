@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import org.awaitility.Awaitility;
 
 /**
  * Whether a transaction waits for a row lock another holds, for tests that must order two
@@ -74,16 +75,13 @@ public final class LockWaits {
      * Waits until the transaction waits for a lock; fails the test if it does not within {@code
      * atMost}, or at once if {@code thread} ended (its statement did not wait).
      */
-    public void awaitBlocked(Thread thread, Duration atMost) throws SQLException, InterruptedException {
-        long deadline = System.nanoTime() + atMost.toNanos();
-        long pollMs = db.database() == Database.MARIADB || db.database() == Database.MYSQL ? 200 : 10;
-        while (!blocked(thread)) {
-            boolean ended = thread.getState() == Thread.State.TERMINATED;
-            if (ended || System.nanoTime() > deadline) {
-                throw new AssertionError("session " + sessionId + " on " + db.database().displayName() + " did not wait for a lock "
-                        + (ended ? "(its statement ended)" : "within " + atMost));
-            }
-            Thread.sleep(pollMs);
-        }
+    public void awaitBlocked(Thread thread, Duration atMost) {
+        boolean innoDb = db.database() == Database.MARIADB || db.database() == Database.MYSQL;
+        Awaitility.await("session " + sessionId + " on " + db.database().displayName() + " waits for a lock")
+                .atMost(atMost)
+                .pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(innoDb ? 200 : 10))
+                .failFast("its statement ended without waiting", () -> thread.getState() == Thread.State.TERMINATED)
+                .until(() -> blocked(thread));
     }
 }
