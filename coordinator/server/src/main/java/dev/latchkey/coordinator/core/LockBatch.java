@@ -485,9 +485,6 @@ final class LockBatch implements Store.CommandKind<LockBatch.Command> {
             }
             for (LockPolicy.Waiter chosen : LockPolicy.grantable(p.holdersShared(), live, false)) {
                 Waiter w = p.waiters.get(chosen.id());
-                if (w == null) {
-                    continue; // a second request of a session granted just before: it left the queue with that grant
-                }
                 dropWaiter(p, w.id());
                 grant(p, w.session(), w.mode(), w.lockDelayMs());
                 if (w.hasContent()) {

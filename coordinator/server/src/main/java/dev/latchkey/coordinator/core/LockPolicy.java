@@ -1,7 +1,9 @@
 package dev.latchkey.coordinator.core;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The grant rule, in one place and free of I/O: who may hold a lock now. Every path that grants
@@ -15,7 +17,9 @@ import java.util.List;
  *   <li>first come, first served: a request is granted only when no live waiter queued before it
  *       conflicts with it, i.e. nobody is ahead, or it and everyone ahead are shared;</li>
  *   <li>on a release, the head of the queue is granted, and with a shared head every shared waiter
- *       that follows it up to the first exclusive one.</li>
+ *       that follows it up to the first exclusive one;</li>
+ *   <li>a session that holds a lock waits for nothing more on it: when it is granted, its other
+ *       requests for that lock leave the queue with the grant, so they hold back nobody behind them.</li>
  * </ol>
  */
 public final class LockPolicy {
@@ -46,16 +50,23 @@ public final class LockPolicy {
 
     /**
      * The waiters that take the lock now, from the head of the queue (in queue order): each is granted
-     * as if it asked with the ones granted before it as holders and nobody ahead.
+     * as if it asked with the ones granted before it as holders and nobody ahead. A waiter whose
+     * session was granted before it in this hand-on is not in the queue any more (rule 5): it is
+     * passed over, neither granted nor in the way.
      */
     public static List<Waiter> grantable(List<Boolean> holdersShared, List<Waiter> queue, boolean delayed) {
         List<Waiter> granted = new ArrayList<>();
+        Set<String> grantedSessions = new HashSet<>();
         List<Boolean> holders = new ArrayList<>(holdersShared);
         for (Waiter w : queue) {
+            if (grantedSessions.contains(w.session())) {
+                continue;
+            }
             if (!mayGrant(w.shared(), holders, List.of(), delayed)) {
                 break;
             }
             granted.add(w);
+            grantedSessions.add(w.session());
             holders.add(w.shared());
         }
         return granted;

@@ -62,6 +62,16 @@ class LockPolicyTest {
         assertThat(LockPolicy.grantable(List.of(EXCLUSIVE), List.of(w(1, SHARED)), false)).isEmpty();
     }
 
+    @Test
+    void aGrantedSessionsOtherRequestsLeaveTheQueueWithItsGrant() {
+        List<LockPolicy.Waiter> queue = List.of(new LockPolicy.Waiter(1, "a", SHARED), new LockPolicy.Waiter(2, "a", EXCLUSIVE),
+                new LockPolicy.Waiter(3, "b", SHARED), new LockPolicy.Waiter(4, "c", EXCLUSIVE));
+        assertThat(LockPolicy.grantable(List.of(), queue, false))
+                .as("a's exclusive request went with a's shared grant: b shares, c waits").extracting(LockPolicy.Waiter::id).containsExactly(1L, 3L);
+        assertThat(LockPolicy.grantable(List.of(), List.of(new LockPolicy.Waiter(1, "a", EXCLUSIVE), new LockPolicy.Waiter(2, "a", SHARED),
+                new LockPolicy.Waiter(3, "b", SHARED)), false)).extracting(LockPolicy.Waiter::id).containsExactly(1L);
+    }
+
     /** Granting on release agrees with each waiter asking in turn: the rule is one rule. */
     @Test
     void handingOnAtReleaseAgreesWithEachWaiterAskingInTurn() {
